@@ -1,0 +1,1 @@
+"""perovscope.bulk (see DESIGN.md)."""

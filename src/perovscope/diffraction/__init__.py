@@ -1,0 +1,1 @@
+"""perovscope.diffraction (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""perovscope.imaging (see DESIGN.md)."""

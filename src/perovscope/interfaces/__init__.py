@@ -1,0 +1,1 @@
+"""perovscope.interfaces (see DESIGN.md)."""

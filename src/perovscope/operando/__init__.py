@@ -1,0 +1,1 @@
+"""perovscope.operando (see DESIGN.md)."""

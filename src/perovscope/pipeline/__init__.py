@@ -1,0 +1,1 @@
+"""perovscope.pipeline (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""perovscope.report (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""perovscope.simulate (see DESIGN.md)."""

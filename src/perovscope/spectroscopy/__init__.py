@@ -1,0 +1,1 @@
+"""perovscope.spectroscopy (see DESIGN.md)."""

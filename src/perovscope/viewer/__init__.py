@@ -1,0 +1,1 @@
+"""perovscope.viewer (see DESIGN.md)."""
