@@ -4,7 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint install bench-install bench demo clean
+BVENV  := .venv-bench
+BPY    := $(BVENV)/bin/python
+BSTAMP := $(BVENV)/.installed
+
+.PHONY: test lint install bench-install bench bench-test demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +27,21 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
-bench-install: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+# The reference tools pin older numpy/zarr, so they live in their own environment (.venv-bench);
+# perovscope is installed there too and benchmarks run both tools in one process.
+$(BSTAMP): pyproject.toml
+	test -x $(BPY) || $(PYTHON) -m venv $(BVENV)
+	$(BPY) -m pip install --quiet --upgrade pip
+	$(BPY) -m pip install --quiet -e ".[dev,bench]"
+	touch $(BSTAMP)
 
-bench: bench-install
-	$(PY) -m benchmarks.run_all
+bench-install: $(BSTAMP)
+
+bench: $(BSTAMP)
+	$(BPY) -m benchmarks.run_all
+
+bench-test: $(BSTAMP)
+	$(BPY) -m pytest -q -m bench --timeout=1800
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(BVENV) build *.egg-info src/*.egg-info .pytest_cache
