@@ -4,14 +4,19 @@ Public API (see ``docs/simulate.md``):
 
 * :func:`simulate_device` — operando sky-blue perovskite LED lamella under constant current
   (4D-STEM, HAADF, EDX, bias log and the ``truth`` node).
+* :func:`simulate_composite` — CsPbI3 particles in ZIF-62 glass (HAADF, EELS SI + line scan, CL).
+* :func:`simulate_nanospheres` — CsPbBr3 nanocrystals in SiO2 nanospheres (HAADF overview, HRTEM).
 * Reusable rendering cores: :func:`render_haadf` / :func:`haadf_expected` (Z-contrast),
   :func:`render_eds` / :func:`eds_expected` / :func:`element_spectra` (EDX spectrum images).
 """
 
+from .composite import simulate_composite
 from .eds import eds_expected, element_spectra, energy_axis_eV, render_eds
 from .haadf import electrons_per_pixel, haadf_expected, render_haadf
+from .nanospheres import simulate_nanospheres
 
 __all__ = [
+    "simulate_composite", "simulate_nanospheres",
     "render_haadf", "haadf_expected", "electrons_per_pixel",
     "render_eds", "eds_expected", "element_spectra", "energy_axis_eV",
 ]
