@@ -1,0 +1,157 @@
+"""``perovscope.io.read``: any supported instrument file -> labelled arrays.
+
+Instrument formats are read through RosettaSciIO and converted to the data model of
+:mod:`perovscope.dims` (see :mod:`perovscope.io._signals`); plain text spectra, bias logs and Bruker
+XRD files are read by perovscope itself; perovscope's own ``.zarr`` results are opened with
+:func:`perovscope.io.open_results`. Every failure caused by the file (missing, empty, a directory,
+unknown extension, truncated or corrupt content) is raised as :class:`~perovscope.errors.InputError`
+or :class:`~perovscope.errors.FormatError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from ..errors import FormatError, InputError, PerovscopeError
+from ._signals import assemble, signal_to_dataarray
+from .formats import Format, detect_format
+from .results import open_results
+
+__all__ = ["read"]
+
+#: Options that could make a reader write next to, or into, the input file.
+_FORBIDDEN_OPTIONS = {"mode": "input files are opened read-only", "dump_xml": "would write files"}
+
+
+def _check_path(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        if path.suffix.lower() in (".zarr", ".zspy"):
+            return path
+        raise InputError(f"{path}: is a directory, not a data file; pass one of the files inside it")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: not readable (permission denied)")
+    if path.stat().st_size == 0:
+        raise FormatError(f"{path}: empty file (0 bytes)")
+    if path.suffix.lower() == ".hdr":
+        mib = path.with_suffix(".mib")
+        if not mib.is_file():
+            raise FormatError(f"{path}: a Merlin header without its data file {mib.name}")
+        return mib
+    return path
+
+
+def _reader_kwargs(func, fmt: Format, path: Path, lazy: bool, options: dict) -> dict:
+    for key, why in _FORBIDDEN_OPTIONS.items():
+        if key in options:
+            raise InputError(f"read({path.name}): option {key!r} is not allowed ({why})")
+    params = inspect.signature(func).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = sorted(k for k in options if k not in params and k != "lazy")
+    if unknown and not takes_any:
+        valid = sorted(k for k in params if k not in ("filename", "lazy"))
+        raise InputError(f"read({path.name}): unknown option(s) {', '.join(unknown)} for the {fmt.name} "
+                         f"format; valid: {', '.join(valid) or 'none'}")
+    kwargs = dict(options)
+    if "lazy" in params:
+        kwargs["lazy"] = bool(lazy and fmt.lazy)
+    return kwargs
+
+
+def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
+    try:
+        module = importlib.import_module(fmt.module)
+    except ImportError as exc:
+        raise FormatError(f"{path}: reading {fmt.description} files needs a package that is not "
+                          f"installed ({exc})") from exc
+    func = module.file_reader
+    kwargs = _reader_kwargs(func, fmt, path, lazy, options)
+    logger = logging.getLogger("rsciio")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # reader chatter (missing optional packages) is not for users
+    try:
+        signals = func(str(path), **kwargs)
+    except ModuleNotFoundError as exc:
+        raise FormatError(f"{path}: reading this {fmt.description} file needs the package "
+                          f"{exc.name or exc}; install it (pip install {exc.name or ''})") from exc
+    finally:
+        logger.setLevel(level)
+    if not isinstance(signals, list | tuple) or not signals:
+        raise FormatError(f"{path}: no signal found in this {fmt.description} file")
+    source = str(path)
+    arrays = [signal_to_dataarray(s, fmt=fmt.name, source=source, default_kind=fmt.default_kind)
+              for s in signals]
+    return assemble(arrays, source=source, fmt=fmt.name)
+
+
+def _read_own(path: Path, fmt: Format, lazy: bool, options: dict):
+    if fmt.name == "results":
+        if not path.is_dir():
+            raise FormatError(f"{path}: a .zarr results store must be a directory")
+        return open_results(path, **options) if lazy else open_results(path, chunks=None, **options)
+    if fmt.name == "text":
+        from .text import read_text
+
+        return read_text(path, **options)
+    from .xrd import read_bruker_xrd
+
+    return read_bruker_xrd(path, **options)
+
+
+def read(path: str | os.PathLike, *, lazy: bool = True, **format_options) -> xr.DataArray | xr.DataTree:
+    """Read an instrument file into perovscope's data model.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (a ``.zarr`` results store or ``.zspy`` store may be a directory). A Merlin
+        ``.hdr`` header may be given for its ``.mib``.
+    lazy : bool
+        Return dask-backed arrays for the formats that allow it (Merlin mib, Gatan dm3/dm4, EMD,
+        bcf spectrum images, HyperSpy hspy/zspy, blockfile, TIA, JEOL pts, Delmic); no data are
+        read until computed. Small text formats are always read eagerly.
+    **format_options
+        Passed to the format's reader (e.g. ``navigation_shape=(4, 2)`` for a Merlin file without
+        its header, ``select_type="images"`` for Velox EMD, ``signal="all"`` for Delmic,
+        ``dim="energy", units="eV"`` for a two-column text file).
+
+    Returns
+    -------
+    xarray.DataArray or xarray.DataTree
+        One signal as a DataArray named by its kind (``attrs["signal"]``), several signals as a
+        DataTree with one node per signal (``tree["eds/eds"]``, ``tree["haadf/haadf"]``), a bias
+        log as a Dataset over ``time``.
+
+    Raises
+    ------
+    InputError
+        Missing path, a directory, an unknown format option.
+    FormatError
+        Empty, truncated or corrupt file, unknown extension, or a file the reader cannot interpret.
+
+    Examples
+    --------
+    >>> import perovscope.io as pio
+    >>> si = pio.read("Test SI 16x16 215 kx.emd")     # doctest: +SKIP
+    >>> si["eds/eds"].sum("energy")                     # doctest: +SKIP
+    """
+    path = _check_path(Path(path).expanduser())
+    fmt = detect_format(path)
+    try:
+        if fmt.module is not None:
+            return _read_rsciio(path, fmt, lazy, format_options)
+        return _read_own(path, fmt, lazy, format_options)
+    except PerovscopeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is reported as a format problem
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise FormatError(f"{path}: cannot read as {fmt.description} ({type(exc).__name__}"
+                          f"{': ' + reason if reason else ''}); the file is truncated, corrupt or not "
+                          "this format") from exc
