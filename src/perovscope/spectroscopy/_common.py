@@ -1,0 +1,72 @@
+"""Helpers shared by the spectroscopy modules: window validation, bad-pixel masks, lazy mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["window_slice", "bad_pixel_mask", "BAD_REASONS", "count_bad_pixels"]
+
+#: Bad-pixel reason codes returned by :func:`bad_pixel_mask`.
+BAD_REASONS = {0: "good", 1: "non-finite", 2: "all zero (vacuum)", 3: "negative total"}
+
+
+def window_slice(axis, window, *, name: str = "window", min_channels: int = 3) -> slice:
+    """Channel slice of ``axis`` covering ``window = (start, end)`` (inclusive, axis units).
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` if the window is not two increasing numbers, lies (partly) outside the axis,
+        or covers fewer than ``min_channels`` channels.
+    """
+    axis = np.asarray(axis, dtype=float)
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}={window!r}: give two numbers (start, end) in the axis unit") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        raise InputError(f"{name}=({lo}, {hi}): the end must be larger than the start")
+    amin, amax = float(np.nanmin(axis)), float(np.nanmax(axis))
+    step = abs(float(axis[1] - axis[0])) if axis.size > 1 else 0.0
+    if lo < amin - 0.5 * step or hi > amax + 0.5 * step:
+        raise InputError(f"{name}=({lo:g}, {hi:g}): outside the spectral axis "
+                         f"[{amin:g}, {amax:g}]; choose a window inside it")
+    idx = np.flatnonzero((axis >= lo) & (axis <= hi))
+    if idx.size < min_channels:
+        raise InputError(f"{name}=({lo:g}, {hi:g}): covers {idx.size} channel(s); at least "
+                         f"{min_channels} are needed (channel width {step:g})")
+    return slice(int(idx[0]), int(idx[-1]) + 1)
+
+
+def bad_pixel_mask(spectra) -> np.ndarray:
+    """Reason code per pixel (0 = good) for spectra ``(..., n)``: see :data:`BAD_REASONS`.
+
+    A pixel is bad if any channel is NaN/inf, if every channel is zero (vacuum, blanked beam), or if
+    its total is negative (an over-subtracted dark reference).
+    """
+    s = np.asarray(spectra)
+    finite = np.all(np.isfinite(s), axis=-1)
+    total = np.sum(np.where(np.isfinite(s), s, 0), axis=-1, dtype=float)
+    allzero = np.all(s == 0, axis=-1)
+    code = np.zeros(s.shape[:-1], dtype=np.int8)
+    code[total < 0] = 3
+    code[allzero] = 2
+    code[~finite] = 1
+    return code
+
+
+def count_bad_pixels(code) -> dict[str, int]:
+    """Count pixels per reason from a :func:`bad_pixel_mask` code array (numpy or dask)."""
+    code = np.asarray(code)
+    return {BAD_REASONS[k]: int(np.sum(code == k)) for k in BAD_REASONS}
+
+
+def spectral_dim(da) -> str:
+    """The spectral dimension of a labelled spectrum image (``energy`` or ``wavelength``)."""
+    for dim in ("energy", "wavelength"):
+        if dim in da.dims:
+            return dim
+    raise InputError(f"spectrum image with dims {tuple(da.dims)}: no 'energy' or 'wavelength' "
+                     "dimension; read it with perovscope.io.read or rename the spectral axis")

@@ -1,0 +1,238 @@
+"""Labelled (xarray) wrappers: CL peak maps, EELS background removal and edge maps, EDX quantification.
+
+Each wrapper takes a spectrum image ``DataArray`` with a spectral dimension (``energy`` in eV or
+``wavelength`` in nm) as its last core dimension and any leading dimensions (``time``, ``y``, ``x``,
+``scan_y``, ...). The core array functions run block by block through ``dask`` (the spectral axis is
+kept whole, pixels are chunked), so memory is bounded by the chunk size; numpy input gives numpy
+output, dask input stays lazy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ._common import spectral_dim, window_slice
+from .cl import fit_gaussian
+from .edx import edx_model, fit_edx
+from .eels import edge_signal, power_law_background
+from .quantification import cliff_lorimer
+
+__all__ = ["cl_peak_map", "eels_background_map", "eels_edge_map", "edx_quantify_map",
+           "PIXELS_PER_BLOCK"]
+
+#: Pixels per block for eager inputs (bounds memory of the batched Jacobians).
+PIXELS_PER_BLOCK = 4096
+
+
+def _is_lazy(da) -> bool:
+    return hasattr(da.data, "dask")
+
+
+def _prepare(da, spec):
+    """Chunk so that the spectral axis is whole and blocks hold ~PIXELS_PER_BLOCK pixels."""
+    lead = [d for d in da.dims if d != spec]
+    da = da.transpose(*lead, spec)
+    lazy = _is_lazy(da)
+    if lazy:
+        return da.chunk({spec: -1}), True
+    chunks = {d: -1 for d in lead}
+    if lead:
+        rest = int(np.prod([da.sizes[d] for d in lead[1:]])) if len(lead) > 1 else 1
+        chunks[lead[0]] = max(1, PIXELS_PER_BLOCK // max(rest, 1))
+    chunks[spec] = -1
+    return da.chunk(chunks), False
+
+
+def _apply(func, da, spec, out_dims, out_sizes, lazy, exclude=()):
+    out = xr.apply_ufunc(func, da, input_core_dims=[[spec]], output_core_dims=[out_dims],
+                         exclude_dims=set(exclude), dask="parallelized", output_dtypes=[float],
+                         dask_gufunc_kwargs={"output_sizes": out_sizes, "allow_rechunk": False})
+    return out if lazy else out.compute()
+
+
+def _spatial_coords(da, spec):
+    return {k: v for k, v in da.coords.items() if spec not in v.dims}
+
+
+_CL_FIELDS = ("centre", "sigma", "fwhm", "amplitude", "intensity", "centre_std", "sigma_std",
+              "fwhm_std", "amplitude_std", "intensity_std")
+
+
+def cl_peak_map(da: xr.DataArray, *, n_components: int = 1, window=None, poisson: bool = False,
+                max_iter: int = 60) -> xr.Dataset:
+    """Per-pixel Gaussian fit of a CL/PL spectrum image (see :func:`~.cl.fit_gaussian`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``centre, sigma, fwhm, amplitude, intensity`` and their ``*_std`` in the spectral unit of
+        ``da`` (a ``component`` dimension is added only when ``n_components == 2``), ``offset``,
+        ``flag`` (0 ok, 1 iteration limit, 2 failed, 3 masked input).
+
+    References
+    ----------
+    Paper 000 (STEM-CL Gaussian maps of CsPbI₃ particles).
+    """
+    spec = spectral_dim(da)
+    da, lazy = _prepare(da, spec)
+    x = np.asarray(da[spec].values, dtype=float)
+    if window is not None:
+        window_slice(x, window, name="window")
+    k = n_components
+    nf = len(_CL_FIELDS) * k + 3
+
+    def core(block):
+        f = fit_gaussian(block, x, n_components=k, window=window, poisson=poisson, max_iter=max_iter)
+        parts = [getattr(f, name) for name in _CL_FIELDS]
+        parts += [f.offset[..., None], f.flag[..., None].astype(float), f.cost[..., None]]
+        return np.concatenate(parts, axis=-1)
+
+    out = _apply(core, da, spec, ["_field"], {"_field": nf}, lazy)
+    unit = da[spec].attrs.get("units", "nm" if spec == "wavelength" else "eV")
+    iunit = f"{da.attrs.get('units', 'counts')} {unit}"
+    units = {"centre": unit, "sigma": unit, "fwhm": unit, "amplitude": da.attrs.get("units", "counts"),
+             "intensity": iunit}
+    ds = xr.Dataset(coords=_spatial_coords(da, spec))
+    for i, name in enumerate(_CL_FIELDS):
+        v = out.isel(_field=slice(i * k, (i + 1) * k)).rename(_field="component")
+        v = v.isel(component=0, drop=True) if k == 1 else v
+        ds[name] = v.assign_attrs(units=units[name.removesuffix("_std")])
+    base = len(_CL_FIELDS) * k
+    ds["offset"] = out.isel(_field=base, drop=True).assign_attrs(units=da.attrs.get("units", "counts"))
+    ds["flag"] = out.isel(_field=base + 1, drop=True).astype(np.int8).assign_attrs(
+        units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input")
+    ds["cost"] = out.isel(_field=base + 2, drop=True).assign_attrs(units="chi2")
+    ds.attrs.update(signal="cl", spectral_dim=spec, model=f"{k} Gaussian(s) + offset")
+    return ds
+
+
+def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop: bool = True
+                        ) -> xr.Dataset:
+    """Power-law background fitted in ``window`` (eV) and subtracted from every spectrum.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``background_subtracted`` (on the energy axis from the window start when ``crop``),
+        ``power_law_A``, ``power_law_r`` (+ ``*_std``), ``flag``.
+
+    References
+    ----------
+    Egerton (2011) §4.4; paper 000 (580–620 eV window before I M4,5, crop from 580 eV).
+    """
+    spec = spectral_dim(da)
+    da, lazy = _prepare(da, spec)
+    e = np.asarray(da[spec].values, dtype=float)
+    sl = window_slice(e, window, name="window")
+    start = sl.start if crop else 0
+    e_out = e[start:]
+
+    def core_fit(block):
+        f = power_law_background(block, e, window=window, poisson=poisson)
+        return np.stack([f.A, f.r, f.A_std, f.r_std, f.flag.astype(float)], axis=-1)
+
+    fit = _apply(core_fit, da, spec, ["_field"], {"_field": 5}, lazy)
+    a, r = fit.isel(_field=0, drop=True), fit.isel(_field=1, drop=True)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bg = a * xr.DataArray(e_out, dims=[spec]) ** (-r)
+    sub = da.isel({spec: slice(start, None)}) - bg
+    sub = sub.transpose(*[d for d in da.dims])
+    sub = sub.assign_attrs(units=da.attrs.get("units", "counts"), signal="eels",
+                           description="counts minus power-law background")
+    sub[spec].attrs.update(da[spec].attrs)
+    ds = xr.Dataset({"background_subtracted": sub})
+    ds["power_law_A"] = a.assign_attrs(units=f"{da.attrs.get('units', 'counts')} eV^r",
+                                       description="A in A*E^-r, E in eV")
+    ds["power_law_r"] = r.assign_attrs(units="1")
+    ds["power_law_A_std"] = fit.isel(_field=2, drop=True).assign_attrs(units=ds.power_law_A.units)
+    ds["power_law_r_std"] = fit.isel(_field=3, drop=True).assign_attrs(units="1")
+    ds["flag"] = fit.isel(_field=4, drop=True).astype(np.int8).assign_attrs(
+        units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input")
+    ds.attrs.update(signal="eels", background_window_eV=[float(v) for v in window],
+                    model="power law A*E^-r", fit="poisson-ml" if poisson else "least-squares")
+    return ds
+
+
+def eels_edge_map(da: xr.DataArray, *, edges, background_window, width: float = 50.0,
+                  poisson: bool = False) -> xr.DataArray:
+    """Background-subtracted integrated edge counts per pixel, with an ``edge`` dimension.
+
+    ``edges`` are names (``"I_M45"``) or ``(start, end)`` windows in eV; see
+    :func:`~.eels.edge_signal`.
+    """
+    spec = spectral_dim(da)
+    da, lazy = _prepare(da, spec)
+    e = np.asarray(da[spec].values, dtype=float)
+    edges = list(edges)
+    edge_signal(np.ones((1, e.size)), e, edges=edges, background_window=background_window,
+                width=width)  # validates the windows before any lazy work
+
+    def core(block):
+        return edge_signal(block, e, edges=edges, background_window=background_window, width=width,
+                           poisson=poisson)[0]
+
+    out = _apply(core, da, spec, ["edge"], {"edge": len(edges)}, lazy)
+    labels = [e if isinstance(e, str) else f"{e[0]:g}-{e[1]:g} eV" for e in edges]
+    return out.assign_coords(edge=labels).assign_attrs(
+        units=da.attrs.get("units", "counts"), signal="element_map",
+        description="background-subtracted integrated edge counts")
+
+
+def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | None = None,
+                     k_factors=None, fwhm_mn_ka: float = 130.0, background: str = "kramers",
+                     poisson: bool = False, fit_range=None) -> xr.Dataset:
+    """Fit every EDX spectrum (line families + background) and quantify with Cliff–Lorimer.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``net_counts`` and ``net_counts_std`` (counts), ``atomic_percent`` and ``weight_percent``, all
+        with an ``element`` dimension; attrs list the quantification lines and k-factors used.
+
+    References
+    ----------
+    Goldstein et al. (2018) ch. 16; Cliff & Lorimer (1975).
+    """
+    spec = spectral_dim(da)
+    da, lazy = _prepare(da, spec)
+    e = np.asarray(da[spec].values, dtype=float)
+    kv = float(beam_energy_keV or da.attrs.get("beam_energy_keV") or 200.0)
+    elements = list(elements)
+    model = edx_model(e, elements, beam_energy_keV=kv, fwhm_mn_ka=fwhm_mn_ka,
+                      background=background, fit_range=fit_range)
+    fams = [model.families[c] for c in model.quant_columns]
+    n = len(elements)
+
+    def core(block):
+        f = fit_edx(block, e, elements, model=model, poisson=poisson)
+        return np.concatenate([f.net_counts, f.net_counts_std], axis=-1)
+
+    out = _apply(core, da, spec, ["_field"], {"_field": 2 * n}, lazy)
+    net = out.isel(_field=slice(0, n)).rename(_field="element").assign_coords(element=elements)
+    net_sd = out.isel(_field=slice(n, 2 * n)).rename(_field="element").assign_coords(
+        element=elements)
+    q0 = cliff_lorimer(np.ones((1, n)), elements, families=fams, k_factors=k_factors,
+                       beam_energy_keV=kv)
+
+    def quant(block):
+        q = cliff_lorimer(block, elements, families=fams, k_factors=q0.k_factors,
+                          beam_energy_keV=kv)
+        return np.concatenate([q.atomic_percent, q.weight_percent], axis=-1)
+
+    qa = xr.apply_ufunc(quant, net, input_core_dims=[["element"]], output_core_dims=[["_q"]],
+                        dask="parallelized", output_dtypes=[float],
+                        dask_gufunc_kwargs={"output_sizes": {"_q": 2 * n}})
+    at = qa.isel(_q=slice(0, n)).rename(_q="element").assign_coords(element=elements)
+    wt = qa.isel(_q=slice(n, 2 * n)).rename(_q="element").assign_coords(element=elements)
+    ds = xr.Dataset({
+        "net_counts": net.assign_attrs(units="counts"),
+        "net_counts_std": net_sd.assign_attrs(units="counts"),
+        "atomic_percent": at.assign_attrs(units="at.%"),
+        "weight_percent": wt.assign_attrs(units="wt.%"),
+    })
+    ds["element"].attrs["units"] = "1"
+    ds.attrs.update(signal="eds", beam_energy_keV=kv, quant_lines=list(model.quant_lines),
+                    k_factors=dict(q0.k_factors), background=background, fwhm_mn_ka=fwhm_mn_ka,
+                    method="Cliff-Lorimer, thin foil")
+    return ds
