@@ -80,8 +80,9 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     if ew[0] <= 0:
         raise InputError(f"window={tuple(window)}: a power law needs positive energy losses")
     lead = y.shape[:-1]
-    yw = y.reshape(-1, y.shape[-1])[:, sl]
-    bad = bad_pixel_mask(yw) > 0
+    yf = y.reshape(-1, y.shape[-1])
+    yw = yf[:, sl]
+    bad = (bad_pixel_mask(yf) > 0) | (bad_pixel_mask(yw) > 0)
     e0 = float(ew[0])
     lx = np.log(ew / e0)
     # log-linear estimate: least squares of ln y on ln(E/E0), channels with y > 0 only

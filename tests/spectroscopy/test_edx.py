@@ -1,0 +1,91 @@
+"""EDX line fitting and Cliff–Lorimer quantification against synthetic maps with known composition."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from perovscope.errors import InputError
+from perovscope.spectroscopy.decomposition import bin_spectrum_image, denoise_nmf, denoise_pca
+from perovscope.spectroscopy.edx import edx_model, fit_edx
+from perovscope.spectroscopy.maps import edx_quantify_map
+from perovscope.spectroscopy.quantification import cliff_lorimer, halide_ratio, k_factor
+
+
+def test_model_columns_and_quant_lines():
+    e = np.arange(2048) * 10.0 + 5.0
+    m = edx_model(e, ["Cs", "Pb", "Br", "Cl"], beam_energy_keV=300)
+    assert m.quant_lines == ("Cs_La", "Pb_La", "Br_Ka", "Cl_Ka")
+    # each line column integrates to the family's weight sum (alpha line = 1 count)
+    col = m.columns.index("Cl_K")
+    assert m.design[:, col].sum() == pytest.approx(1.09, rel=1e-3)
+    with pytest.raises(InputError, match="elements"):
+        edx_model(e[:100], ["Pb"], beam_energy_keV=300)  # axis ends at 1 keV: no Pb line
+
+
+def test_net_counts_unbiased(edx_map):
+    da, truth = edx_map
+    fit = fit_edx(da.values, da.energy.values, truth["elements"], beam_energy_keV=300.0)
+    # mean over 256 pixels: Poisson error of the mean ≲ 1 % for every line (≥ 100 counts/pixel)
+    rel = fit.net_counts.mean(axis=(0, 1)) / truth["net_counts"].mean(axis=(0, 1)) - 1
+    assert np.all(np.abs(rel) < 0.02)
+
+
+def test_composition_after_binning(edx_map):
+    da, truth = edx_map
+    binned = da.coarsen(y=2, x=2).sum()
+    ds = edx_quantify_map(binned, truth["elements"])
+    assert ds["atomic_percent"].dims == ("y", "x", "element")
+    assert list(ds.element.values) == truth["elements"]
+    at_true = truth["atomic_percent"].reshape(8, 2, 8, 2, 4).mean(axis=(1, 3))
+    err = np.abs(ds["atomic_percent"].values - at_true)
+    # ~8000 counts per binned pixel: at.% error σ ≈ 0.5; spec 2 at.% at every pixel
+    assert err.max() < 2.0
+    ratio = halide_ratio(ds["atomic_percent"].values, truth["elements"])
+    x_true = truth["x_cl"].reshape(8, 2, 8, 2).mean(axis=(1, 3))
+    assert np.abs(ratio - x_true).max() < 0.03
+    np.testing.assert_allclose(ds["atomic_percent"].sum("element"), 100.0)
+
+
+def test_eager_equals_lazy_and_overrides(edx_map):
+    da, truth = edx_map
+    eager = edx_quantify_map(da, truth["elements"])
+    lazy = edx_quantify_map(da.chunk({"y": 5, "x": 3}), truth["elements"])
+    assert hasattr(lazy["net_counts"].data, "dask")
+    xr.testing.assert_allclose(lazy.compute(), eager)
+    doubled = edx_quantify_map(da, truth["elements"],
+                               k_factors={"Cl": 2 * eager.attrs["k_factors"]["Cl"]})
+    assert doubled.attrs["k_factors"]["Cl"] == pytest.approx(2 * eager.attrs["k_factors"]["Cl"])
+    assert np.all(doubled["weight_percent"].sel(element="Cl") >
+                  eager["weight_percent"].sel(element="Cl"))
+
+
+def test_cliff_lorimer_closed_form():
+    # two elements with k = 1 and 2: C_A/C_B = k_A I_A / (k_B I_B)
+    q = cliff_lorimer(np.array([[100.0, 100.0]]), ["Si", "Cu"], k_factors={"Si": 1.0, "Cu": 2.0})
+    np.testing.assert_allclose(q.weight_percent, [[100 / 3, 200 / 3]])
+    molar = np.array([100 / 3 / 28.085, 200 / 3 / 63.546])
+    np.testing.assert_allclose(q.atomic_percent[0], 100 * molar / molar.sum(), rtol=1e-10)
+    assert np.all(np.isnan(cliff_lorimer(np.zeros((1, 2)), ["Si", "Cu"]).atomic_percent))
+    with pytest.raises(InputError, match="k_factors"):
+        cliff_lorimer(np.ones((1, 2)), ["Si", "Cu"], k_factors={"Si": -1, "Cu": 1})
+    assert k_factor("Si", "K") == pytest.approx(1.0)
+    assert 1.0 < k_factor("Cl", "K", beam_energy_keV=300) < k_factor("Br", "K", beam_energy_keV=300)
+
+
+def test_binning_and_denoising(edx_map):
+    da, truth = edx_map
+    b = bin_spectrum_image(da.values, (2, 2))
+    # counts stay integer counts (widened so that sums cannot overflow)
+    assert b.shape == (8, 8, da.sizes["energy"]) and b.dtype.kind == "u"
+    assert b.sum() == da.values.sum()
+    # PCA with Poisson scaling: the denoised map is closer to the noise-free mean than the raw one
+    m = edx_model(da.energy.values, truth["elements"], beam_energy_keV=300.0)
+    raw = da.values.astype(float)
+    fit = fit_edx(raw, da.energy.values, truth["elements"], model=m)
+    mean = fit.coef @ m.design.T  # a smooth proxy of the expected counts
+    den = denoise_pca(raw, n_components=4)
+    assert np.mean((den - mean) ** 2) < 0.5 * np.mean((raw - mean) ** 2)
+    nmf = denoise_nmf(raw[:8, :8], n_components=3, max_iter=100)
+    assert nmf.shape == (8, 8, raw.shape[-1]) and np.all(nmf >= 0)
+    with pytest.raises(InputError, match="n_components"):
+        denoise_pca(raw, n_components=0)
