@@ -34,7 +34,7 @@ _OPTIONS = {
         ("--frames", "n_frames", int, None, "number of time frames"),
         ("--scan", "scan_shape", int, 2, "4D-STEM scan grid ROWS COLS"),
         ("--detector", "detector_shape", int, 2, "4D-STEM detector pixels ROWS COLS"),
-        ("--dose", "dose_e_per_A2", float, None, "4D-STEM electron dose per frame (e/Å²)"),
+        ("--dose", "dose_4dstem_e_per_A2", float, None, "4D-STEM electron dose per frame (e/Å²)"),
     ],
     "composite": [
         ("--shape", "image_shape", int, 2, "image grid ROWS COLS (HAADF, EELS SI, CL)"),

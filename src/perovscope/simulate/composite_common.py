@@ -173,6 +173,7 @@ def disk_distance(py: np.ndarray, px: np.ndarray, cy: np.ndarray, cx: np.ndarray
     """
     py = np.asarray(py, dtype=float)
     px = np.asarray(px, dtype=float)
+    chunk = max(1, min(int(chunk), 4_000_000 // max(py.size, 1)))  # bound memory to ~4M per temporary
     best = np.full(py.shape, np.inf)
     label = np.zeros(py.shape, dtype=np.int64)
     radial = np.full(py.shape, np.inf)
