@@ -3,8 +3,8 @@
 Compositions are atomic fractions of the non-hydrogen atoms (hydrogen is invisible to EDX and adds
 almost nothing to HAADF contrast). Atom number densities (atoms per nm³, hydrogen excluded) follow from
 the bulk densities and formula masses quoted next to each entry. Lattice parameters are room-temperature
-values from the crystallographic literature; the mixed-halide emitter follows Vegard's law between the
-pseudo-cubic CsPbBr₃ and CsPbCl₃ end members.
+values from the crystallographic literature; the mixed-halide emitter's lattice parameter (Vegard's law
+between cubic CsPbBr₃ and CsPbCl₃ [1]_ [2]_ [3]_) comes from :mod:`perovscope.diffraction.phases`.
 
 References
 ----------
@@ -29,8 +29,8 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = [
-    "ELEMENTS", "ATOMIC_NUMBER", "A_CSPBBR3_NM", "A_CSPBCL3_NM", "LAYER_NAMES", "PHASE_NAMES",
-    "PHASE", "vegard_a_nm", "perovskite_composition", "layer_compositions", "ATOM_DENSITY_NM3",
+    "ELEMENTS", "ATOMIC_NUMBER", "LAYER_NAMES", "PHASE_NAMES", "PHASE", "perovskite_composition",
+    "layer_compositions", "ATOM_DENSITY_NM3",
     "PARTICLE_PHASES", "particle_composition", "check_fraction",
 ]
 
@@ -40,10 +40,6 @@ ELEMENTS: tuple[str, ...] = ("Li", "C", "N", "O", "F", "Al", "Si", "Cl", "Br", "
 #: Atomic numbers (Z) of :data:`ELEMENTS`.
 ATOMIC_NUMBER: dict[str, int] = {"Li": 3, "C": 6, "N": 7, "O": 8, "F": 9, "Al": 13, "Si": 14,
                                  "Cl": 17, "Br": 35, "In": 49, "Sn": 50, "Cs": 55, "Pb": 82}
-
-#: Pseudo-cubic lattice parameters of the emitter end members (nm) [1]_ [2]_.
-A_CSPBBR3_NM = 0.587
-A_CSPBCL3_NM = 0.561
 
 #: Layers of the stack along the growth direction (image rows, top to bottom).
 LAYER_NAMES: tuple[str, ...] = ("glass", "ITO", "HTL", "emitter", "ETL", "LiF", "AlCl3", "Al")
@@ -78,18 +74,6 @@ def check_fraction(name: str, value: float) -> float:
     if not np.isfinite(v) or v < 0.0 or v > 1.0:
         raise InputError(f"{name}={value!r}: a composition fraction must lie in [0, 1]")
     return v
-
-
-def vegard_a_nm(x_cl):
-    """Pseudo-cubic lattice parameter (nm) of CsPb(Br₁₋ₓClₓ)₃ by Vegard's law [3]_.
-
-    Parameters
-    ----------
-    x_cl : float or array_like
-        Chloride fraction of the halide sites, in [0, 1].
-    """
-    x = np.asarray(x_cl, dtype=float)
-    return A_CSPBBR3_NM + (A_CSPBCL3_NM - A_CSPBBR3_NM) * x
 
 
 def _vec(**fractions: float) -> np.ndarray:
