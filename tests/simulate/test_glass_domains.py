@@ -109,12 +109,30 @@ def test_zn_map_segments_domains_and_counts_are_poisson(noisy):
     assert eds.dtype == np.uint16 and eds.attrs["signal"] == "eds" and eds.energy.attrs["units"] == "eV"
 
 
+def test_interface_width_mixes_compositions_but_keeps_the_mask():
+    sharp = simulate_glass_domains(seed=6, image_shape=(48, 48), eds_channels=16, noise=False)
+    soft = simulate_glass_domains(seed=6, image_shape=(48, 48), eds_channels=16, noise=False,
+                                  interface_width_nm=30.0)
+    d = sharp["truth/domain"].values
+    np.testing.assert_array_equal(d, soft["truth/domain"].values)
+    zn_sharp = sharp["truth/composition"].sel(element="Zn").values
+    zn_soft = soft["truth/composition"].sel(element="Zn").values
+    np.testing.assert_allclose(soft["truth/composition"].values.sum(-1), 100.0)
+    zn_mof = float(sharp["truth/domain_composition"].sel(phase="mof_glass", element="Zn"))
+    assert set(np.unique(zn_sharp)) == {0.0, zn_mof}
+    between = (zn_soft > 0.05 * zn_mof) & (zn_soft < 0.95 * zn_mof)
+    assert between.sum() > 0.1 * d.size  # a blurred boundary zone of intermediate Zn content
+    # Zn stays highest inside MOF domains on average
+    assert zn_soft[d].mean() > 0.6 * zn_mof > zn_soft[~d].mean()
+
+
 @pytest.mark.parametrize("kwargs, name", [
     ({"mof_area_fraction": 1.5}, "mof_area_fraction"),
     ({"dose_e_per_A2": 0}, "dose_e_per_A2"),
     ({"pixel_size_nm": -1}, "pixel_size_nm"),
     ({"phosphate_x": 2}, "phosphate_x"),
     ({"thickness_nm": -10}, "thickness_nm"),
+    ({"interface_width_nm": -1}, "interface_width_nm"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, name):
     with pytest.raises(InputError, match=name):
