@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy.special import erfc
@@ -44,6 +46,9 @@ def test_data_model_and_metadata(noisy):
         assert da.attrs["units"] == "counts" and np.issubdtype(da.dtype, np.integer)
         assert da.attrs["beam_energy_keV"] > 0 and da.attrs["dose_e_per_A2"] > 0
         assert da.attrs["dwell_time_s"] > 0
+        # provenance as a reader writes it: original metadata as JSON (here the simulation parameters)
+        assert json.loads(da.attrs["original_metadata"])["seed"] == 3
+        assert da.attrs["source_file"] == "perovscope.simulate:composite"
     # EELS axis as in paper 000: 0.5 eV per channel, covering the 580-620 eV background window
     e = eels.energy.values
     np.testing.assert_allclose(np.diff(e), 0.5)

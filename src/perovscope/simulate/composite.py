@@ -319,9 +319,11 @@ def simulate_composite(
 
     if not np.isfinite(eels_exp).all():
         raise InputError("eels_energy_start_eV: produced a non-finite spectrum; check the energy axis")
+    pjson = cc.parameters_json("composite", params)
+    for da in (haadf, eels, eels_1, cl):
+        da.attrs.update(cc.reader_attrs("composite", pjson))
     return xr.DataTree.from_dict({
-        "/": xr.Dataset(attrs={"sample": "composite", "seed": seed,
-                               "simulation": cc.parameters_json("composite", params)}),
+        "/": xr.Dataset(attrs={"sample": "composite", "seed": seed, "simulation": pjson}),
         "/haadf": haadf.to_dataset(), "/eels": eels.to_dataset(), "/eels_1": eels_1.to_dataset(),
         "/cl": cl.to_dataset(), "/truth": truth, "/truth/particles": particles,
         "/truth/haadf": truth_haadf, "/truth/eels": truth_eels, "/truth/eels_1": truth_line,

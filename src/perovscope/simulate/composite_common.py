@@ -214,12 +214,13 @@ def atom_columns(formula: dict[str, float], density_g_cm3: float, elements: Sequ
 # ------------------------------------------------------------------------------------ data model
 def spatial_coord(n: int, pixel_size_nm: float, dim: str) -> xr.DataArray:
     """Calibrated coordinate ``i * pixel_size_nm`` (offset 0, as a reader writes it) in nm."""
-    return xr.DataArray(np.arange(n) * pixel_size_nm, dims=(dim,), attrs={"units": "nm"})
+    return xr.DataArray(np.arange(n) * pixel_size_nm, dims=(dim,), attrs={"units": "nm", "long_name": dim})
 
 
 def axis_coord(values: np.ndarray, dim: str, units: str) -> xr.DataArray:
     """A 1-D coordinate with ``attrs['units']``."""
-    return xr.DataArray(np.asarray(values, dtype=float), dims=(dim,), attrs={"units": units})
+    return xr.DataArray(np.asarray(values, dtype=float), dims=(dim,),
+                        attrs={"units": units, "long_name": dim})
 
 
 def counts(rng: np.random.Generator, expected: np.ndarray, *, noise: bool) -> np.ndarray:
@@ -228,6 +229,13 @@ def counts(rng: np.random.Generator, expected: np.ndarray, *, noise: bool) -> np
     if not noise:
         return expected
     return rng.poisson(np.maximum(expected, 0.0)).astype(np.uint32)
+
+
+def reader_attrs(sample: str, params_json: str) -> dict:
+    """The provenance attributes a perovscope reader adds to every signal (``source_file``,
+    ``format``, ``original_metadata`` as a JSON string), filled with the simulation parameters."""
+    return {"source_file": f"perovscope.simulate:{sample}", "format": "perovscope-simulate",
+            "original_metadata": params_json}
 
 
 def parameters_json(sample: str, params: dict) -> str:

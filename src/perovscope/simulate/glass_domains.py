@@ -209,8 +209,10 @@ def simulate_glass_domains(
         "domain_composition": (("phase", "element"), 100 * fractions, {"units": "at.%"}),
         "atom_density_nm3": (("phase",), densities, {"units": "1/nm^3"}),
     }, coords={**coords, "element": el, "phase": ph})
+    pjson = cc.parameters_json("glass-domains", params)
+    for da in (eds, haadf):
+        da.attrs.update(cc.reader_attrs("glass-domains", pjson))
     return xr.DataTree.from_dict({
-        "/": xr.Dataset(attrs={"sample": "glass-domains", "seed": seed,
-                               "simulation": cc.parameters_json("glass-domains", params)}),
+        "/": xr.Dataset(attrs={"sample": "glass-domains", "seed": seed, "simulation": pjson}),
         "/eds": eds.to_dataset(), "/haadf": haadf.to_dataset(), "/truth": truth,
     })

@@ -240,9 +240,11 @@ def simulate_nanospheres(
     truth_tem = xr.Dataset({
         "nanocrystal_label": (("y", "x"), np.where(hin, hnear + 1, 0).astype(np.int32), {"units": "1"}),
     }, coords=hcoords)
+    pjson = cc.parameters_json("nanospheres", params)
+    for da in (haadf, tem):
+        da.attrs.update(cc.reader_attrs("nanospheres", pjson))
     return xr.DataTree.from_dict({
-        "/": xr.Dataset(attrs={"sample": "nanospheres", "seed": seed,
-                               "simulation": cc.parameters_json("nanospheres", params)}),
+        "/": xr.Dataset(attrs={"sample": "nanospheres", "seed": seed, "simulation": pjson}),
         "/haadf": haadf.to_dataset(), "/tem": tem.to_dataset(), "/truth": truth,
         "/truth/spheres": spheres, "/truth/nanocrystals": ncs, "/truth/overview_nanocrystals": onc,
         "/truth/haadf": truth_haadf, "/truth/tem": truth_tem,
