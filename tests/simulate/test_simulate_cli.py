@@ -85,3 +85,15 @@ def test_refuses_to_replace_a_foreign_directory(tmp_path, capsys):
     rc = main(["simulate", "glass-domains", "--out", str(out), "--quiet", "--param", "eds_channels=16"])
     assert rc == 2 and (out / "notes.txt").read_text() == "keep me"
     assert "--out" in capsys.readouterr().err
+
+
+def test_device_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "device.zarr"
+    rc = main(["simulate", "device", "--out", str(out), "--frames", "2", "--scan", "12", "12", "--quiet",
+               "--param", "eds_channels=256"])
+    assert rc == 0
+    tree = open_results(out)
+    d4 = tree["4dstem/4dstem"]
+    assert d4.dims == ("time", "scan_y", "scan_x", "ky", "kx") and d4.shape[:3] == (2, 12, 12)
+    assert tree["truth/strain/exx"].shape == (2, 12, 12)
+    assert "device" in capsys.readouterr().out
