@@ -1,5 +1,244 @@
-"""Sub-command module (filled in by its area)."""
+"""``perovscope cl``, ``perovscope eels`` and ``perovscope edx``: spectrum-image maps to zarr + PNG.
+
+Each command reads any spectrum image perovscope reads (``perovscope.io.read``; ``.zarr`` results
+stores too), runs the labelled wrapper of :mod:`perovscope.spectroscopy.maps` with a progress bar,
+writes the result Dataset at the root of a zarr store with :func:`perovscope.io.save` and a PNG
+summary figure next to it (``OUT.png``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..spectroscopy._common import window_slice
+
+_KIND_DIMS = {"cl": ("wavelength", "energy"), "eels": ("energy",), "eds": ("energy",)}
+
+
+def _candidates(obj):
+    import xarray as xr
+
+    if isinstance(obj, xr.DataArray):
+        yield obj.name or obj.attrs.get("signal", ""), obj
+    elif isinstance(obj, xr.Dataset):
+        for name, v in obj.data_vars.items():
+            yield str(name), v
+    else:  # DataTree
+        for node in obj.subtree:
+            for name, v in node.dataset.data_vars.items():
+                yield f"{node.path.strip('/')}/{name}", v
+
+
+def load_spectrum_image(path: str, kind: str):
+    """The ``kind`` spectrum image (``cl``, ``eels`` or ``eds``) of a file, as a lazy DataArray.
+
+    Picks the variable named like the kind (``eds``, ``eds_1``, ...) or whose ``attrs["signal"]`` is
+    the kind, with a spectral dimension; the largest one when several qualify.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".zarr" and p.is_dir():
+        from ..io import open_results
+
+        obj = open_results(p)
+    else:
+        from ..io import read
+
+        obj = read(p)
+    best = None
+    for name, v in _candidates(obj):
+        leaf = name.rsplit("/", 1)[-1]
+        named = leaf == kind or leaf.startswith(f"{kind}_") or v.attrs.get("signal") == kind
+        if named and any(d in v.dims for d in _KIND_DIMS[kind]):
+            if best is None or v.size > best.size:
+                best = v
+    if best is None:
+        found = ", ".join(f"{n}{tuple(v.dims)}" for n, v in _candidates(obj)) or "nothing"
+        raise InputError(f"{path}: no {kind} spectrum image with a {'/'.join(_KIND_DIMS[kind])} "
+                         f"axis found (the file holds {found})")
+    return best
+
+
+def _out_path(args, suffix: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    return Path.cwd() / f"{Path(args.file).stem}_{suffix}.zarr"
+
+
+def _finish(ds, args, suffix: str, figure) -> int:
+    from ..io import save
+    from ..progress import dask_progress
+
+    with dask_progress(not args.quiet, label=f"perovscope {suffix}: fitting"):
+        ds = ds.compute()
+    out = save(ds, _out_path(args, suffix))
+    if "flag" in ds:
+        import numpy as np
+
+        flags = np.asarray(ds["flag"].values)
+        n_bad = int(np.sum(flags == 3))
+        n_fail = int(np.sum(flags == 2))
+        n_none = int(np.sum(flags == 4))
+        print(f"{out}: {flags.size} pixels, {n_bad} masked (NaN/zero/negative), {n_fail} failed fits"
+              + (f", {n_none} without a peak" if n_none else ""), file=sys.stderr)
+    if not args.no_figure:
+        figure(ds, out.with_suffix(".png"))
+    print(out)
+    return 0
+
+
+def _figure_maps(ds, names, png, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in names if n in ds]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        v = ds[name]
+        if v.ndim == 2:
+            im = ax.imshow(v.values, cmap="viridis")
+            fig.colorbar(im, ax=ax, shrink=0.8)
+        elif v.ndim == 1:
+            ax.plot(v.values)
+        else:
+            ax.text(0.5, 0.5, f"{v.ndim}-D", ha="center")
+        ax.set_title(f"{name} [{v.attrs.get('units', '')}]", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
+def _cl(args) -> int:
+    from ..spectroscopy.maps import cl_peak_map
+
+    da = load_spectrum_image(args.file, "cl")
+    if args.window is not None:
+        spec = "wavelength" if "wavelength" in da.dims else "energy"
+        window_slice(da[spec].values, args.window, name="--window")
+    ds = cl_peak_map(da, n_components=args.components, window=args.window, poisson=args.poisson)
+    fig_names = ["centre", "sigma", "intensity"] if args.components == 1 else []
+
+    def figure(res, png):
+        if fig_names:
+            _figure_maps(res, fig_names, png, f"CL Gaussian fit: {Path(args.file).name}")
+
+    return _finish(ds, args, "cl", figure)
+
+
+def _eels(args) -> int:
+    from ..spectroscopy.maps import eels_background_map
+
+    da = load_spectrum_image(args.file, "eels")
+    window_slice(da["energy"].values, args.background_window, name="--background-window")
+    ds = eels_background_map(da, window=args.background_window, poisson=args.poisson)
+
+    def figure(res, png):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        bs = res["background_subtracted"]
+        spec = bs.mean([d for d in bs.dims if d != "energy"]) if bs.ndim > 1 else bs
+        raw = da.mean([d for d in da.dims if d != "energy"]) if da.ndim > 1 else da
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot(raw.energy, raw.values, lw=0.8, label="mean spectrum")
+        ax.plot(spec.energy, spec.values, lw=0.8, label="background subtracted")
+        ax.axvspan(*args.background_window, color="0.85", label="fit window")
+        ax.set_xlabel("energy loss (eV)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(png, dpi=90)
+        plt.close(fig)
+
+    return _finish(ds, args, "eels", figure)
+
+
+def _k_factors(items):
+    out = {}
+    for item in items or []:
+        el, _, val = item.partition("=")
+        try:
+            out[el] = float(val)
+        except ValueError:
+            raise InputError(f"--k-factor {item!r}: use ELEMENT=VALUE, e.g. Cl=1.08") from None
+    return out
+
+
+def _edx(args) -> int:
+    from ..spectroscopy.maps import edx_quantify_map
+
+    da = load_spectrum_image(args.file, "eds")
+    elements = args.elements or da.attrs.get("elements")
+    if not elements:
+        raise InputError(f"{args.file}: the file lists no elements; pass --elements, e.g. "
+                         "--elements Cs Pb Br Cl")
+    if isinstance(elements, str):
+        elements = elements.replace(",", " ").split()
+    if args.bin > 1:
+        dims = {d: args.bin for d in ("y", "x", "scan_y", "scan_x") if d in da.dims}
+        da = da.coarsen(dims, boundary="trim").sum().assign_attrs(da.attrs)
+    ds = edx_quantify_map(da, list(elements), beam_energy_keV=args.beam_energy_keV,
+                          k_factors=_k_factors(args.k_factor), fwhm_mn_ka=args.fwhm,
+                          background=args.background)
+
+    def figure(res, png):
+        ap = res["atomic_percent"]
+        sub = res.copy()
+        names = []
+        for el in ap.element.values[:6]:
+            sub[f"{el} at.%"] = ap.sel(element=el).assign_attrs(units="at.%")
+            names.append(f"{el} at.%")
+        if ap.ndim == 3:
+            _figure_maps(sub, names, png, f"EDX Cliff–Lorimer: {Path(args.file).name}")
+
+    return _finish(ds, args, "edx", figure)
+
+
+def _common(p):
+    p.add_argument("file", help="spectrum image (dm3/dm4, bcf, emd, msa, hspy, ... or .zarr)")
+    p.add_argument("--out", help="output zarr store (default: ./<FILE stem>_<command>.zarr)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-figure", action="store_true", help="do not write the PNG summary")
+    p.add_argument("--poisson", action="store_true",
+                   help="Poisson maximum-likelihood / weighted fit (raw counts)")
 
 
 def register(subparsers) -> None:
-    """Add this module's sub-commands to ``subparsers``."""
+    """Add ``cl``, ``eels`` and ``edx`` to ``subparsers``."""
+    p = subparsers.add_parser("cl", help="CL/PL Gaussian peak maps (centre, sigma, fwhm, ...)",
+                              description="Fit a Gaussian (+ offset) to every spectrum of a CL/PL "
+                              "spectrum image; maps in the file's spectral unit.")
+    _common(p)
+    p.add_argument("--window", nargs=2, type=float, metavar=("LO", "HI"),
+                   help="fit only this spectral range (file units)")
+    p.add_argument("--components", type=int, choices=(1, 2), default=1)
+    p.set_defaults(func=_cl)
+
+    p = subparsers.add_parser("eels", help="EELS power-law background removal",
+                              description="Fit A*E^-r in a window before an edge for every pixel, "
+                              "subtract, crop from the window start.")
+    _common(p)
+    p.add_argument("--background-window", nargs=2, type=float, required=True,
+                   metavar=("START", "END"), help="power-law fit window in eV, e.g. 580 620")
+    p.set_defaults(func=_eels)
+
+    p = subparsers.add_parser("edx", help="EDX line fitting and Cliff-Lorimer quantification",
+                              description="Fit line families + bremsstrahlung to every pixel; "
+                              "net counts and atomic percent per element.")
+    _common(p)
+    p.add_argument("--elements", nargs="+", help="element symbols (default: from the file)")
+    p.add_argument("--beam-energy-keV", type=float, default=None,
+                   help="accelerating voltage (default: from the file, else 200)")
+    p.add_argument("--k-factor", action="append", metavar="EL=K",
+                   help="Cliff-Lorimer k-factor override, repeatable (e.g. --k-factor Cl=1.1)")
+    p.add_argument("--fwhm", type=float, default=130.0, help="detector FWHM at Mn Ka (eV)")
+    p.add_argument("--background", choices=("kramers", "polynomial"), default="kramers")
+    p.add_argument("--bin", type=int, default=1, help="sum NxN pixels before fitting")
+    p.set_defaults(func=_edx)
+
+

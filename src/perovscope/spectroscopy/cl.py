@@ -21,13 +21,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ._common import bad_pixel_mask, window_slice
-from .fitting import FLAG_MASKED, levenberg_marquardt
+from .fitting import FLAG_FAILED, FLAG_MASKED, levenberg_marquardt
 
 __all__ = ["HC_EV_NM", "GaussianFit", "fit_gaussian", "wavelength_to_energy",
-           "energy_to_wavelength", "FWHM_PER_SIGMA"]
+           "energy_to_wavelength", "FWHM_PER_SIGMA", "FLAG_NO_PEAK"]
 
 #: h c in eV·nm (CODATA 2018): E[eV] = HC_EV_NM / λ[nm].
 HC_EV_NM = 1239.841984
+#: Flag of pixels whose fit converged to no peak (zero amplitude or centre off the axis): NaN maps.
+FLAG_NO_PEAK = 4
 #: FWHM of a Gaussian in units of σ.
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
@@ -171,8 +173,9 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
     Returns
     -------
     GaussianFit
-        Component fields ``(..., n_components)``; failed or bad pixels are NaN with ``flag > 0``
-        (3 = masked input: NaN, all-zero or negative spectrum).
+        Component fields ``(..., n_components)``; ``flag`` 0 ok, 1 iteration limit (values kept),
+        2 failed, 3 masked input (NaN, all-zero or negative spectrum), 4 no peak (zero amplitude or
+        centre off the axis); flags 2–4 give NaN.
 
     References
     ----------
@@ -215,8 +218,11 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
     off = p[:, 3 * k] if offset else np.zeros(p.shape[0])
     off_sd = np.sqrt(var[:, 3 * k]) if offset else np.zeros(p.shape[0])
     shp = lead + (k,)
+    # a component with zero amplitude or a centre off the fitted range is not a detected peak
+    no_peak = np.any((a <= 0) | (c < x.min()) | (c > x.max()), axis=-1) & (flag < FLAG_FAILED)
+    flag[no_peak] = FLAG_NO_PEAK
     for arr in (a, c, s, inten, a_sd, c_sd, s_sd, inten_sd):
-        arr[flag >= 2] = np.nan
+        arr[flag >= FLAG_FAILED] = np.nan
 
     def r(v):
         return v.reshape(shp)

@@ -22,7 +22,7 @@ __all__ = ["cl_peak_map", "eels_background_map", "eels_edge_map", "edx_quantify_
            "PIXELS_PER_BLOCK"]
 
 #: Pixels per block for eager inputs (bounds memory of the batched Jacobians).
-PIXELS_PER_BLOCK = 4096
+PIXELS_PER_BLOCK = 2048
 
 
 def _is_lazy(da) -> bool:
@@ -30,18 +30,21 @@ def _is_lazy(da) -> bool:
 
 
 def _prepare(da, spec):
-    """Chunk so that the spectral axis is whole and blocks hold ~PIXELS_PER_BLOCK pixels."""
+    """Chunk so that the spectral axis is whole and blocks hold at most ~PIXELS_PER_BLOCK pixels
+    (user chunks that are already smaller are kept)."""
     lead = [d for d in da.dims if d != spec]
     da = da.transpose(*lead, spec)
     lazy = _is_lazy(da)
     if lazy:
-        return da.chunk({spec: -1}), True
-    chunks = {d: -1 for d in lead}
-    if lead:
-        rest = int(np.prod([da.sizes[d] for d in lead[1:]])) if len(lead) > 1 else 1
-        chunks[lead[0]] = max(1, PIXELS_PER_BLOCK // max(rest, 1))
-    chunks[spec] = -1
-    return da.chunk(chunks), False
+        da = da.chunk({spec: -1})
+        biggest = int(np.prod([max(c) for c in da.chunks[:-1]])) if lead else 1
+        if biggest <= PIXELS_PER_BLOCK:
+            return da, True
+    chunks, budget = {spec: -1}, PIXELS_PER_BLOCK
+    for d in reversed(lead):  # fill the fastest dims first
+        chunks[d] = max(1, min(da.sizes[d], budget))
+        budget = max(1, budget // da.sizes[d]) if chunks[d] == da.sizes[d] else 1
+    return da.chunk(chunks), lazy
 
 
 def _apply(func, da, spec, out_dims, out_sizes, lazy, exclude=()):
@@ -68,7 +71,7 @@ def cl_peak_map(da: xr.DataArray, *, n_components: int = 1, window=None, poisson
     xarray.Dataset
         ``centre, sigma, fwhm, amplitude, intensity`` and their ``*_std`` in the spectral unit of
         ``da`` (a ``component`` dimension is added only when ``n_components == 2``), ``offset``,
-        ``flag`` (0 ok, 1 iteration limit, 2 failed, 3 masked input).
+        ``flag`` (0 ok, 1 iteration limit, 2 failed, 3 masked input, 4 no peak).
 
     References
     ----------
@@ -101,7 +104,7 @@ def cl_peak_map(da: xr.DataArray, *, n_components: int = 1, window=None, poisson
     base = len(_CL_FIELDS) * k
     ds["offset"] = out.isel(_field=base, drop=True).assign_attrs(units=da.attrs.get("units", "counts"))
     ds["flag"] = out.isel(_field=base + 1, drop=True).astype(np.int8).assign_attrs(
-        units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input")
+        units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input, 4 no peak")
     ds["cost"] = out.isel(_field=base + 2, drop=True).assign_attrs(units="chi2")
     ds.attrs.update(signal="cl", spectral_dim=spec, model=f"{k} Gaussian(s) + offset")
     return ds
