@@ -1,11 +1,14 @@
 """Two-phase composites from element maps: domains, area fractions, sizes, interface length per area.
 
-Each pixel's fraction of phase-A signal ``r = A / (A + B)`` (``A``, ``B``: sums of the element maps
-characteristic of each phase, e.g. Zn for the ZIF-62 glass vs Al + P for the phosphate glass of paper
-003, each first divided by its mean over the image so both phases weigh equally) is smoothed and
-thresholded (Otsu's method by default) [1]_. Area fractions are pixel fractions; domain sizes are
-equivalent circular diameters of the connected domains; the interface length per unit area is the
-length of the iso-line ``r`` = threshold (marching squares, sub-pixel) divided by the field area [2]_.
+``A`` and ``B`` are the sums of the (smoothed) element maps characteristic of each phase, e.g. Zn for
+the ZIF-62 glass vs Al + P for the phosphate glass of paper 003. A first split thresholds the phase-A
+signal fraction ``A / (A + B)`` (each element map divided by its image mean) with Otsu's method [1]_.
+It is refined with a linear score built from both phases' signal levels measured in the domain
+interiors, ``s = ((A - A_B) / (A_A - A_B) + (B_B - B) / (B_B - B_A)) / 2``: 0 in phase B, 1 in phase
+A and 1/2 half-way across a probe-blurred boundary, so thresholding it at 1/2 gives unbiased area
+fractions. Area fractions are pixel fractions; domain sizes are equivalent circular diameters of the
+connected domains; the interface length per unit area is the length of the iso-line ``s = 1/2``
+(marching squares, sub-pixel) divided by the field area [2]_.
 
 References
 ----------
@@ -30,7 +33,7 @@ class DomainResult(NamedTuple):
     """Two-phase segmentation: ``mask`` True = phase A; sizes and lengths in nm."""
 
     mask: np.ndarray
-    fraction_map: np.ndarray
+    fraction_map: np.ndarray                  # phase score s (0 = B, 1 = A)
     threshold: float
     area_fraction_a: float
     area_fraction_b: float
@@ -60,6 +63,14 @@ def phase_fraction_map(maps_a, maps_b, *, smooth_px: float = 1.5) -> np.ndarray:
     sa, sb = _norm_sum(a), _norm_sum(b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sa + sb > 0, sa / (sa + sb), np.nan)
+
+
+def _summed(maps, smooth_px):
+    m = np.asarray(maps, float)
+    m = np.nan_to_num(m[None] if m.ndim == 2 else m)
+    if smooth_px > 0:
+        m = ndimage.gaussian_filter(m, (0, smooth_px, smooth_px))
+    return m.sum(axis=0)
 
 
 def interface_length(mask, *, pixel_size_nm: float = 1.0, level_map=None, level: float = 0.5) -> float:
@@ -93,7 +104,10 @@ def segment_domains(maps_a, maps_b, *, pixel_size_nm: float = 1.0, smooth_px: fl
     smooth_px : float
         Smoothing of the element maps (px) against shot noise.
     threshold : "otsu" or float
-        Threshold on the phase-A fraction map.
+        ``"otsu"``: start from Otsu's threshold on ``A / (A + B)``, then re-estimate both phases'
+        signal levels from the domain interiors and classify with the linear score that is 0 in
+        phase B, 1 in phase A and 1/2 half-way across a blurred boundary (threshold 1/2, unbiased
+        area fractions); a float is used as the threshold of that score directly.
 
     Returns
     -------
@@ -105,11 +119,25 @@ def segment_domains(maps_a, maps_b, *, pixel_size_nm: float = 1.0, smooth_px: fl
     """
     from skimage.filters import threshold_otsu
 
-    r = phase_fraction_map(maps_a, maps_b, smooth_px=smooth_px)
-    finite = np.isfinite(r)
+    r0 = phase_fraction_map(maps_a, maps_b, smooth_px=smooth_px)
+    finite = np.isfinite(r0)
     if not finite.any():
         raise InputError("segment_domains: the element maps are empty (no counts)")
-    level = float(threshold_otsu(r[finite])) if threshold == "otsu" else float(threshold)
+    a, b = _summed(maps_a, smooth_px), _summed(maps_b, smooth_px)
+    mask = np.where(finite, r0 > threshold_otsu(r0[finite]), False)
+    r = r0
+    for _ in range(3):  # refine: score 0 in phase B, 1 in phase A, 1/2 half-way across a boundary
+        core_a = ndimage.binary_erosion(mask, iterations=2)
+        core_b = ndimage.binary_erosion(finite & ~mask, iterations=2)
+        if not core_a.any() or not core_b.any():
+            break
+        a_in, a_out = a[core_a].mean(), a[core_b].mean()
+        b_in, b_out = b[core_b].mean(), b[core_a].mean()
+        if a_in <= a_out or b_in <= b_out:
+            break
+        r = 0.5 * ((a - a_out) / (a_in - a_out) + (b_in - b) / (b_in - b_out))
+        mask = np.where(finite, r > 0.5, False)
+    level = 0.5 if threshold == "otsu" else float(threshold)
     mask = np.where(finite, r > level, False)
     frac_a = float(mask[finite].mean())
     area = finite.sum() * pixel_size_nm ** 2

@@ -36,48 +36,49 @@ def _stack_features(features) -> xr.DataArray:
             raise InputError(f"feature map {f.name} has grid {f.shape[-2:]}, expected "
                              f"{features[0].shape[-2:]}; resample it first (imaging.resample_to)")
         feats.append(f.astype(float).drop_vars([c for c in f.coords if c not in f.dims]))
-    return xr.concat(feats, dim="feature").transpose(..., "feature", Y, X)
+    out = xr.concat(feats, dim="feature").transpose(..., "feature", Y, X)
+    if out.chunks is not None:
+        out = out.chunk({"feature": -1, Y: -1, X: -1})
+    return out
 
 
-def _structured(model, z_sample) -> bool:
-    """True if the layered model beats a single Gaussian by BIC (a real interface exists)."""
-    from sklearn.mixture import GaussianMixture
-
-    if not hasattr(model.estimator, "bic"):
-        return True
-    one = GaussianMixture(1, covariance_type="full", reg_covar=1e-4).fit(z_sample)
-    return bool(model.estimator.bic(z_sample) < one.bic(z_sample))
-
-
-def segment_layers(features, *, n_layers: int, method: str = "gmm", smooth_px: float = 1.0,
-                   smooth_x_px: float = 2.0, random_state: int = 0) -> xr.Dataset:
+def segment_layers(features, *, n_layers: int, method: str = "profile", reference_frame: int = -1,
+                   smooth_x_px: float = 2.0, min_contrast: float = 8.0) -> xr.Dataset:
     """Layers of a device cross-section and its sub-pixel interfaces.
 
     Parameters
     ----------
     features : list of xarray.DataArray or xarray.Dataset
-        Co-registered maps ``(time?, y, x)``: e.g. HAADF and element maps/fractions. Dask-backed maps
-        are classified lazily, frame chunk by frame chunk (the clustering is fitted on a subsample).
+        Co-registered maps ``(time?, y, x)`` on one grid: e.g. HAADF and element maps (resample EDX
+        maps onto the HAADF grid first with :func:`perovscope.imaging.resample_to`). Dask-backed maps
+        are labelled lazily, frame chunk by frame chunk (the layer signatures come from the reference
+        frame).
     n_layers : int
-        Number of distinct materials.
-    method, smooth_px, random_state
-        See :func:`perovscope.interfaces.fit_layer_model`.
+        Number of layers, in stack order, in the reference frame.
+    method : {"profile", "gmm", "kmeans"}
+        How the layer signatures are found (see :func:`perovscope.interfaces.fit_layer_model`).
+    reference_frame : int
+        Frame defining the layers (default: the last one).
     smooth_x_px : float
-        Smoothing along the interfaces for the sub-pixel positions.
+        Smoothing along the interfaces for labelling and sub-pixel positions.
+    min_contrast : float
+        Smallest contrast between neighbouring layer signatures (in noise sds of the column-averaged
+        profile) for an interface to count as detected.
 
     Returns
     -------
     xarray.Dataset
         ``layer`` (time?, y, x) int label (0 = top); ``interface_row`` (time?, interface, x) px;
-        ``interface_y`` (time?, interface) mean position in the y coordinate's units (nm);
-        ``interface_y_sd`` (roughness, nm); ``thickness`` (time?, layer) of the inner layers (nm).
-        With no detectable interface: the ``interface`` dimension has length 0 and a warning is issued.
+        ``interface_y`` (time?, interface) mean position in nm; ``interface_y_sd`` (roughness, nm);
+        ``thickness`` (time?, layer_index) of the inner layers (nm); ``contrast`` (interface).
+        With no detectable interface the ``interface`` dimension has length 0 and a warning is issued.
     """
     stack = _stack_features(features)
-    model = fit_layer_model(stack.values, n_layers=n_layers, method=method, smooth_px=smooth_px,
-                            random_state=random_state)
+    lead_dims = [d for d in stack.dims if d not in ("feature", Y, X)]
+    ref = stack.isel({d: reference_frame for d in lead_dims}) if lead_dims else stack
+    model = fit_layer_model(np.asarray(ref.values), n_layers=n_layers, method=method)
     lead = [d for d in stack.dims if d not in ("feature", Y, X)]
-    labels = xr.apply_ufunc(lambda f: classify_layers(model, f), stack,
+    labels = xr.apply_ufunc(lambda f: classify_layers(model, f, smooth_x_px=smooth_x_px), stack,
                             input_core_dims=[["feature", Y, X]], output_core_dims=[[Y, X]],
                             dask="parallelized", output_dtypes=[np.int16])
     rows = xr.apply_ufunc(lambda f, lab: interface_lines(model, f, lab, smooth_x_px=smooth_x_px),
@@ -87,18 +88,18 @@ def segment_layers(features, *, n_layers: int, method: str = "gmm", smooth_px: f
                           dask_gufunc_kwargs={"output_sizes": {"interface": n_layers - 1}})
     px = _nm(stack)
     oy = _origin_nm(stack)[0]
-    f0 = np.moveaxis(stack.values.reshape(-1, *stack.shape[-3:]), 1, -1).reshape(-1, stack.shape[-3])
-    step = max(1, len(f0) // 20000)
-    zs = ((f0 - model.centre) / model.scale)[::step]
-    if not _structured(model, zs):
-        warnings.warn("segment_layers: no detectable interface (one material explains the maps); "
-                      "returning an empty result", UserWarning, stacklevel=2)
+    contrast = model.contrast
+    if not (contrast >= min_contrast).any():
+        warnings.warn("segment_layers: no detectable interface (layer contrast below "
+                      f"{min_contrast} noise sd); returning an empty result", UserWarning, stacklevel=2)
         rows = rows.isel(interface=slice(0, 0))
+        contrast = contrast[:0]
     ds = xr.Dataset({"layer": labels.assign_attrs(units="1", n_layers=n_layers),
-                     "interface_row": rows.assign_attrs(units="px")})
+                     "interface_row": rows.assign_attrs(units="px"),
+                     "contrast": ("interface", contrast, {"units": "noise sd"})})
     ds["interface_y"] = (oy + rows.mean(X) * px).assign_attrs(units="nm")
     ds["interface_y_sd"] = (rows.std(X) * px).assign_attrs(units="nm")
-    thick = ds["interface_y"].diff("interface").rename({"interface": "layer_index"})
+    thick = (rows.diff("interface") * px).mean(X).rename({"interface": "layer_index"})
     ds["thickness"] = thick.assign_coords(layer_index=np.arange(1, thick.sizes["layer_index"] + 1)
                                           ).assign_attrs(units="nm")
     ds = ds.assign_coords({d: stack[d] for d in (Y, X, *lead) if d in stack.coords})
