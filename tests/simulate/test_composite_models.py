@@ -76,3 +76,13 @@ def test_atom_columns():
     frac, n = cc.atom_columns({"Si": 1, "O": 2}, 2.2, ("O", "Si"))
     np.testing.assert_allclose(frac, [2 / 3, 1 / 3])
     assert n == pytest.approx(66.1, rel=2e-3)  # 2.2 g/cm³ / 60.08 g/mol × N_A × 3 atoms
+
+
+@pytest.mark.parametrize("block", [1, 5, 16, 100])
+def test_row_blocks_give_the_same_counts_as_one_draw(block):
+    lam = np.random.default_rng(0).uniform(0, 3000, (37, 6, 11))
+    whole = np.random.default_rng(9).poisson(lam).astype(np.uint32)
+    parts = cc.render_rows(np.random.default_rng(9), 37, lambda rows: lam[rows], noise=True, block=block)
+    np.testing.assert_array_equal(parts, whole)
+    clean = cc.render_rows(np.random.default_rng(9), 37, lambda rows: lam[rows], noise=False, block=block)
+    np.testing.assert_array_equal(clean, lam)

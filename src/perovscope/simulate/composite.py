@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import InputError
 from . import composite_common as cc
 from .composite_spectra import gaussian_emission, iodine_m45_edge, iodine_profile, power_law
 from .haadf import HAADF_CROSS_SECTION_NM2, electrons_per_pixel, haadf_expected
@@ -224,25 +223,28 @@ def simulate_composite(
     edge_shape = iodine_m45_edge(energy)
 
     def eels_model(distance, occupancy):
+        """Background A, r, iodine content and the float32 edge counts (the stored truth)."""
         frac = iodine_profile(distance, width_nm=iodine_width_nm,
                               interface_fraction=iodine_interface_fraction)
         r = power_law_r_glass + (power_law_r_particle - power_law_r_glass) * occupancy
         b600 = eels_background_counts * (1 + (eels_particle_background_factor - 1) * occupancy)
         A = b600 * 600.0 ** r
-        edge = (eels_edge_counts * frac)[..., None] * edge_shape
-        return A, r, frac, edge, power_law(energy, A, r) + edge
+        edge = (eels_edge_counts * frac).astype(np.float32)[..., None] * edge_shape.astype(np.float32)
+        return A, r, frac, edge
 
     e_coord = cc.axis_coord(energy, "energy", "eV")
     eels_attrs = {"units": "counts", "signal": "eels", "beam_energy_keV": 200.0,
                   "convergence_semiangle_mrad": 32.0, "collection_semiangle_mrad": 29.0,
                   "dwell_time_s": eels_dwell_time_s, "microscope": "simulated"}
-    A, r, frac, edge, eels_exp = eels_model(dist, inside.astype(float))
-    eels = xr.DataArray(cc.counts(rng, eels_exp, noise=noise), dims=("y", "x", "energy"),
+    A, r, frac, edge = eels_model(dist, inside.astype(float))
+    eels_counts = cc.render_rows(rng, shape[0], lambda rows: power_law(energy, A[rows], r[rows]) + edge[rows],
+                                 noise=noise)
+    eels = xr.DataArray(eels_counts, dims=("y", "x", "energy"),
                         coords={**coords, "energy": e_coord}, name="eels",
                         attrs={**eels_attrs, "title": "EELS spectrum image, I M4,5",
                                "dose_e_per_A2": _dose(probe_current_pA, eels_dwell_time_s, px)})
     truth_eels = xr.Dataset({
-        "edge_signal": (("y", "x", "energy"), edge.astype(np.float32), {"units": "counts"}),
+        "edge_signal": (("y", "x", "energy"), edge, {"units": "counts"}),
         "power_law_A": (("y", "x"), A, {"units": "counts eV^r"}),
         "power_law_r": (("y", "x"), r, {"units": "1"}),
         "iodine_fraction": (("y", "x"), frac, {"units": "1"}),
@@ -257,9 +259,10 @@ def simulate_composite(
     s = np.arange(int(np.floor(length / linescan_step_nm)) + 1) * linescan_step_nm
     ly, lx = centres[k, 0] + np.sin(angle) * s, centres[k, 1] + np.cos(angle) * s
     ldist, _, _ = cc.disk_distance(ly, lx, centres[:, 0], centres[:, 1], radii)
-    lA, lr, lfrac, ledge, l_exp = eels_model(ldist, (ldist < 0).astype(float))
+    lA, lr, lfrac, ledge = eels_model(ldist, (ldist < 0).astype(float))
     s_coord = cc.axis_coord(s, "x", "nm")
-    eels_1 = xr.DataArray(cc.counts(rng, l_exp, noise=noise), dims=("x", "energy"),
+    eels_1 = xr.DataArray(cc.counts(rng, power_law(energy, lA, lr) + ledge, noise=noise),
+                          dims=("x", "energy"),
                           coords={"x": s_coord, "energy": e_coord}, name="eels_1",
                           attrs={**eels_attrs, "title": "EELS line scan across a particle/glass interface",
                                  "dose_e_per_A2": _dose(probe_current_pA, eels_dwell_time_s,
@@ -268,7 +271,7 @@ def simulate_composite(
                   "direction_deg": float(np.degrees(angle)), "particle": k + 1,
                   "interface_position_nm": float(radii[k])}
     truth_line = xr.Dataset({
-        "edge_signal": (("x", "energy"), ledge.astype(np.float32), {"units": "counts"}),
+        "edge_signal": (("x", "energy"), ledge, {"units": "counts"}),
         "power_law_A": (("x",), lA, {"units": "counts eV^r"}),
         "power_law_r": (("x",), lr, {"units": "1"}),
         "iodine_fraction": (("x",), lfrac, {"units": "1"}),
@@ -280,9 +283,10 @@ def simulate_composite(
     c_map = np.where(inside, cl_c[nearest], np.nan)
     s_map = np.where(inside, cl_s[nearest] * (1 + cl_edge_broadening * np.minimum(radial, 1) ** 2), np.nan)
     a_map = np.where(inside, cl_a[nearest], 0.0)
-    cl_exp = cl_background_counts + gaussian_emission(wavelength, c_map, s_map, a_map)
+    cl_counts = cc.render_rows(rng, shape[0], lambda rows: cl_background_counts + gaussian_emission(
+        wavelength, c_map[rows], s_map[rows], a_map[rows]), noise=noise)
     w_coord = cc.axis_coord(wavelength, "wavelength", "nm")
-    cl = xr.DataArray(cc.counts(rng, cl_exp, noise=noise), dims=("y", "x", "wavelength"),
+    cl = xr.DataArray(cl_counts, dims=("y", "x", "wavelength"),
                       coords={**coords, "wavelength": w_coord}, name="cl", attrs={
                           "units": "counts", "signal": "cl", "beam_energy_keV": 100.0,
                           "dwell_time_s": cl_dwell_time_s, "exposure_s": cl_dwell_time_s,
@@ -317,8 +321,6 @@ def simulate_composite(
     }, coords={"distance": cc.axis_coord(dgrid, "distance", "nm")})
     truth_haadf = xr.Dataset({"particle_label": (("y", "x"), label, {"units": "1"})}, coords=coords)
 
-    if not np.isfinite(eels_exp).all():
-        raise InputError("eels_energy_start_eV: produced a non-finite spectrum; check the energy axis")
     pjson = cc.parameters_json("composite", params)
     for da in (haadf, eels, eels_1, cl):
         da.attrs.update(cc.reader_attrs("composite", pjson))

@@ -231,6 +231,24 @@ def counts(rng: np.random.Generator, expected: np.ndarray, *, noise: bool) -> np
     return rng.poisson(np.maximum(expected, 0.0)).astype(np.uint32)
 
 
+def render_rows(rng: np.random.Generator, n_rows: int, expected_rows, *, noise: bool,
+                block: int = 16) -> np.ndarray:
+    """Counts of a large cube rendered in blocks of image rows (memory bounded by the block).
+
+    ``expected_rows(slice) -> array (rows, ...)`` gives the expected counts of those rows. Poisson
+    draws follow C order block after block, which is the order of one draw over the whole cube, so
+    the result does not depend on ``block``.
+    """
+    out = None
+    for start in range(0, n_rows, block):
+        rows = slice(start, min(start + block, n_rows))
+        part = counts(rng, expected_rows(rows), noise=noise)
+        if out is None:
+            out = np.empty((n_rows,) + part.shape[1:], dtype=part.dtype)
+        out[rows] = part
+    return out
+
+
 def reader_attrs(sample: str, params_json: str) -> dict:
     """The provenance attributes a perovscope reader adds to every signal (``source_file``,
     ``format``, ``original_metadata`` as a JSON string), filled with the simulation parameters."""
