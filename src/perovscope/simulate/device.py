@@ -12,12 +12,12 @@ import xarray as xr
 from .device_diffraction import device_lattices, frame_patterns
 from .device_params import validate
 from .device_truth import build_truth, reference_deformation, strain_components
-from .eds import element_spectra, energy_axis_eV, render_eds
+from .eds import eds_expected, element_spectra, energy_axis_eV, render_eds
 from .evolution import evolve
 from .fields import sample_fields
 from .fourdstem import electron_wavelength_nm
 from .geometry import build_stack
-from .haadf import electrons_per_pixel, render_haadf
+from .haadf import electrons_per_pixel, haadf_expected, render_haadf
 from .materials import ATOMIC_NUMBER, ELEMENTS
 
 __all__ = ["simulate_device", "device_grids"]
@@ -113,14 +113,16 @@ def simulate_device(**kwargs) -> xr.DataTree:
     g4 = grids["4dstem"]
     y4, x4 = _points(g4)
     ne_4d = electrons_per_pixel(p["dose_4dstem_e_per_A2"], g4["step"], name="dose_4dstem_e_per_A2")
-    data4 = np.empty((nf, *g4["shape"], *det), dtype=np.uint16)
+    noise = p["noise"]
+    data4 = np.empty((nf, *g4["shape"], *det), dtype=np.uint16 if noise else np.float32)
     fields4 = []
     for t in range(nf):
         f = sample_fields(y4.ravel(), x4.ravel(), stack=stack, hist=hist, frame=t, p=p)
         fields4.append(f)
         mean = frame_patterns(f, lattices, p=p, detector_shape=det, dk=dk, disk_radius_px=radius_px)
-        counts = r_4d.poisson(mean * ne_4d)
-        if counts.max() > np.iinfo(data4.dtype).max:
+        mean *= ne_4d
+        counts = r_4d.poisson(mean) if noise else mean
+        if noise and counts.max() > np.iinfo(data4.dtype).max:
             data4 = data4.astype(np.uint32)
         data4[t] = counts.reshape(*g4["shape"], *det)
 
@@ -132,23 +134,27 @@ def simulate_device(**kwargs) -> xr.DataTree:
     energy = energy_axis_eV(p["eds_channels"], p["eds_channel_eV"])
     spectra = element_spectra(ELEMENTS, z, energy, beam_energy_keV=p["beam_energy_keV"],
                               solid_angle_sr=p["eds_solid_angle_sr"], fwhm_mn_ka=p["fwhm_mn_ka_eV"])
-    haadf = np.empty((nf, *gh["shape"]), dtype=np.uint32)
-    eds = np.empty((nf, *ge["shape"], energy.size), dtype=np.uint16)
+    haadf = np.empty((nf, *gh["shape"]), dtype=np.uint32 if noise else np.float64)
+    eds = np.empty((nf, *ge["shape"], energy.size), dtype=np.uint16 if noise else np.float64)
+    draw_h = render_haadf if noise else haadf_expected
+    draw_e = render_eds if noise else eds_expected
+    kw_h = {"rng": r_haadf} if noise else {}
+    kw_e = {"rng": r_eds} if noise else {}
     fields_h, fields_e = [], []
     ye, xe = _points(ge)
     for t in range(nf):
         yh, xh = _points(gh, drift[t], hp)
         fh = sample_fields(yh, xh, stack=stack, hist=hist, frame=t, p=p)
         fields_h.append(fh)
-        haadf[t] = render_haadf(fh["composition"], z, electrons_per_pixel=ne_h, rng=r_haadf,
-                                thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fh["atom_density"],
-                                exponent=p["haadf_exponent"], background=p["haadf_dark_counts"])
+        haadf[t] = draw_h(fh["composition"], z, electrons_per_pixel=ne_h, **kw_h,
+                          thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fh["atom_density"],
+                          exponent=p["haadf_exponent"], background=p["haadf_dark_counts"])
         fe = sample_fields(ye, xe, stack=stack, hist=hist, frame=t, p=p)
         fields_e.append(fe)
-        counts = render_eds(fe["composition"], spectra, electrons_per_pixel=ne_e, rng=r_eds,
-                            thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fe["atom_density"])
-        if counts.dtype != eds.dtype:
-            eds = eds.astype(counts.dtype)
+        counts = draw_e(fe["composition"], spectra, electrons_per_pixel=ne_e, **kw_e,
+                        thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fe["atom_density"])
+        if np.result_type(counts.dtype, eds.dtype) != eds.dtype:
+            eds = eds.astype(np.result_type(counts.dtype, eds.dtype))
         eds[t] = counts
 
     # --- strain truth relative to the reference region of frame 0

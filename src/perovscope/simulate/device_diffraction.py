@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..diffraction.phases import mixed_halide_perovskite, phase_from_lattice, reciprocal_lattice
+from ..errors import InputError
 from .fourdstem import render_patterns, ring_template
 from .materials import LAYER_NAMES
 
@@ -45,7 +46,11 @@ class Lattice:
     weight: np.ndarray
 
 
-def _lattice(rl) -> Lattice:
+def _lattice(phase, zone, g_max) -> Lattice:
+    try:
+        rl = reciprocal_lattice(phase, zone, g_max)
+    except InputError:                              # no reflection reaches the detector
+        return Lattice(np.zeros(0), np.zeros(0), np.zeros(0))
     w = np.sqrt(np.maximum(rl.intensity, 0.0))    # |F|: dynamical flattening of |F|² (module doc)
     keep = w > 1e-3
     w = w[keep]
@@ -56,12 +61,12 @@ def device_lattices(*, x_cl: float, g_max: float) -> dict[str, Lattice]:
     """Reference lattices of every crystalline component up to ``g_max`` (1/nm)."""
     ito = phase_from_lattice("ITO", 1.0117, centering="I", formula="In2O3:Sn")
     return {
-        "perovskite": _lattice(reciprocal_lattice(mixed_halide_perovskite(x_cl), (0, 0, 1), g_max)),
-        "ITO": _lattice(reciprocal_lattice(ito, (0, 0, 1), g_max)),
-        "Al": _lattice(reciprocal_lattice("Al", (0, 1, 1), g_max)),
-        "Pb": _lattice(reciprocal_lattice("Pb", (0, 1, 1), g_max)),
-        "PbX2": _lattice(reciprocal_lattice("PbBr2", (0, 1, 0), g_max)),
-        "CsPb2X5": _lattice(reciprocal_lattice("CsPb2Br5", (0, 0, 1), g_max)),
+        "perovskite": _lattice(mixed_halide_perovskite(x_cl), (0, 0, 1), g_max),
+        "ITO": _lattice(ito, (0, 0, 1), g_max),
+        "Al": _lattice("Al", (0, 1, 1), g_max),
+        "Pb": _lattice("Pb", (0, 1, 1), g_max),
+        "PbX2": _lattice("PbBr2", (0, 1, 0), g_max),
+        "CsPb2X5": _lattice("CsPb2Br5", (0, 0, 1), g_max),
     }
 
 
@@ -93,7 +98,7 @@ def frame_patterns(fields: dict, lattices: dict[str, Lattice], *, p: dict, detec
     kys, kxs, amps = [np.zeros((n, 1))], [np.zeros((n, 1))], []
     scattered = np.full(n, eta_t)
     for name, w in weights.items():
-        if not np.any(w > 0):
+        if not np.any(w > 0) or lattices[name].gx.size == 0:
             continue
         lat = lattices[name]
         if name == "perovskite":

@@ -18,6 +18,7 @@ __all__ = ["PARAMETERS", "DEFAULTS", "validate"]
 # name, default, unit, description (source)
 PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("seed", 0, "", "random seed; equal seeds give identical trees"),
+    ("noise", True, "", "Poisson counting noise; False stores the expected counts as floats (for tests)"),
     ("n_frames", 8, "", "frames of the operando series"),
     ("frame_interval_s", 30.0, "s", "time between frames (constant-current run of a few minutes, paper 002)"),
     ("log_per_frame", 10, "", "bias-log samples per frame interval"),
@@ -72,7 +73,7 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("particle_growth_nm2_s", 0.05, "nm²/s", "diffusion-limited growth constant k of r² = r0² + 2kt"),
     ("collapse_time_s", 140.0, "s", "onset of lattice collapse near the interfaces"),
     ("collapse_tau_s", 40.0, "s", "time constant of the collapse"),
-    ("collapse_length_nm", 4.0, "nm", "depth of the collapse from each emitter interface"),
+    ("collapse_length_nm", 6.0, "nm", "depth of the collapse from each emitter interface"),
     ("strain_relax_tau_s", 60.0, "s", "relaxation time of the misfit after collapse"),
     ("current_A", 1e-7, "A", "constant (galvanostatic) bias current"),
     ("turn_on_voltage_V", 2.9, "V", "built-in/turn-on voltage of a sky-blue PeLED (~Eg/e)"),
@@ -172,5 +173,6 @@ def validate(kwargs: dict) -> dict:
     p["drift_velocity_px"] = tuple(_num("drift_velocity_px", v)
                                    for v in np.broadcast_to(p["drift_velocity_px"], (2,)))
     p["seed"] = int(p["seed"])
+    p["noise"] = bool(p["noise"])
     p["a_ref_nm"] = float(vegard_lattice_parameter_nm(p["x_cl"]))
     return p

@@ -142,7 +142,8 @@ def build_truth(*, p, hist, stack, grids, drift, time, fields4, strain, ref_mask
          "el_intensity": ("time", hist.log_el[::per], {"units": "a.u."}),
          "misfit_amplitude": ("time", hist.misfit, one),
          "collapse_amplitude": ("time", hist.collapse, one),
-         "mean_cl_fraction": ("time", (hist.cl_site / (hist.cl_site + hist.br_site)).mean(axis=1), one)},
+         "mean_cl_fraction": ("time", (hist.cl_site / (hist.cl_site + hist.br_site)).mean(axis=1), one),
+         "mean_cl_site_occupancy": ("time", hist.cl_site.mean(axis=1), one)},
         coords={"time": time}, attrs={"sample": "device"})
     log = xr.Dataset(
         {"current_A": ("log_time", np.full(hist.log_time_s.size, p["current_A"]), {"units": "A"}),
