@@ -181,6 +181,8 @@ def test_particle_size_statistics_match_request():
     ({"cl_peak_counts": 0}, "cl_peak_counts"),
     ({"image_shape": (4, 4)}, "image_shape"),
     ({"n_particles": 400}, "n_particles"),
+    ({"seed": -1}, "seed"),
+    ({"seed": 1.5}, "seed"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, name):
     with pytest.raises(InputError, match=name):

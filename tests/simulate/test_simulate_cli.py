@@ -60,6 +60,7 @@ def test_nanospheres_no_noise(tmp_path, capsys):
     (["composite", "--param", "nonsense=1"], "nonsense"),
     (["composite", "--param", "noequals"], "NAME=VALUE"),
     (["glass-domains", "--param", "dose_e_per_A2=0"], "dose_e_per_A2"),
+    (["nanospheres", "--seed", "-4"], "seed"),
 ])
 def test_bad_values_exit_2_with_one_line(tmp_path, capsys, argv, word):
     out = tmp_path / "bad.zarr"

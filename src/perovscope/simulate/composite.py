@@ -188,7 +188,7 @@ def simulate_composite(
     cc.check_count("eels_channels", eels_channels, minimum=8)
     cc.check_count("cl_channels", cl_channels, minimum=8)
 
-    rng = np.random.default_rng(seed)
+    rng = cc.make_rng(seed)
     extent = (shape[0] * px, shape[1] * px)
     diam = cc.lognormal_sizes(rng, n, dmean, dsd)
     radii = diam / 2

@@ -74,6 +74,13 @@ def check_count(name: str, value, *, minimum: int = 1) -> int:
     return v
 
 
+def make_rng(seed) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` for a non-negative integer seed, else :class:`InputError`."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
 def check_shape(name: str, value, *, minimum: int = 8) -> tuple[int, int]:
     """Return a 2-tuple of ints >= ``minimum`` or raise :class:`InputError` naming ``name``."""
     try:

@@ -160,7 +160,7 @@ def simulate_glass_domains(
     fractions = np.stack([c[0] for c in cols])          # (phase, element)
     densities = np.array([c[1] for c in cols])          # (phase,)
 
-    rng = np.random.default_rng(seed)
+    rng = cc.make_rng(seed)
     domain = domain_map(rng, shape, correlation_px=domain_correlation_nm / px, area_fraction=f)
     weight = domain.astype(float)  # fraction of MOF glass in each pixel's column
     if interface_width_nm > 0:

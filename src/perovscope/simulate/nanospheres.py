@@ -152,7 +152,7 @@ def simulate_nanospheres(
     if fringe_spacing_nm < 2 * hpx:
         raise InputError(f"hr_pixel_size_nm: {hpx} nm cannot resolve fringes of {fringe_spacing_nm} nm "
                          "(needs at most half the spacing)")
-    rng = np.random.default_rng(seed)
+    rng = cc.make_rng(seed)
 
     # --- overview: spheres (projected silica thickness) + nanocrystal speckle, HAADF Z-contrast
     sd = cc.lognormal_sizes(rng, ns, sphere_diameter_nm, sphere_diameter_sd_nm)
