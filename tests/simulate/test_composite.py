@@ -164,6 +164,10 @@ def test_particle_size_statistics_match_request():
     assert abs(d.mean() - mean) < 4 * sd / np.sqrt(n)           # 4 standard errors of the mean
     assert abs(d.std(ddof=1) - sd) < 4 * sd * np.sqrt(0.5 / n) * 2  # log-normal: sd of sd ~2x normal
     p = tree["truth/particles"]
+    # CL intensity is not tied to size (paper 000): |Pearson r| < 4/√n for independent draws
+    assert abs(np.corrcoef(p.cl_amplitude.values, d)[0, 1]) < 4 / np.sqrt(n)
+    # particle-to-particle CL centre spread: sd 2.5 nm (±5 nm at 2 sd) within 4 s.e.
+    assert abs(p.cl_centre_nm.values.std(ddof=1) - 2.5) < 4 * 2.5 / np.sqrt(2 * n)
     cy, cx, r = p.centre_y_nm.values, p.centre_x_nm.values, d / 2
     dist = np.hypot(cy[:, None] - cy[None], cx[:, None] - cx[None])
     np.fill_diagonal(dist, np.inf)
