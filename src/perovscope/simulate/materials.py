@@ -57,7 +57,7 @@ ATOM_DENSITY_NM3: dict[str, float] = {
     "glass": 66.3,    # SiO2, 2.20 g/cm3, 60.08 g/mol, 3 atoms
     "ITO": 77.9,      # In2O3:Sn, 7.18 g/cm3, 277.6 g/mol, 5 atoms
     "HTL": 56.2,      # PVK (C14H11N)n, 1.20 g/cm3, 193.2 g/mol, 15 non-H atoms
-    "emitter": 25.4,  # CsPbX3: 5 atoms per pseudo-cubic cell of a = 0.579 nm
+    "emitter": 25.8,  # CsPbX3: 5 atoms per cell of a = 0.579 nm (fields use (2 + 3 occ) / a(x)^3)
     "ETL": 56.2,      # TPBi C45H30N6, 1.20 g/cm3, 654.8 g/mol, 51 non-H atoms
     "LiF": 122.6,     # 2.64 g/cm3, 25.94 g/mol, 2 atoms
     "AlCl3": 44.8,    # 2.48 g/cm3, 133.3 g/mol, 4 atoms
