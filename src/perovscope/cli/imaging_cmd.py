@@ -1,5 +1,323 @@
-"""Sub-command module (filled in by its area)."""
+"""``perovscope particles | register | profile``: imaging and interface analyses from the command line.
+
+* ``particles FILE [--out OUT.csv|OUT.zarr]``: bright-particle segmentation; one row per particle with
+  ``diameter_nm``, ``centroid_y``, ``centroid_x`` (nm), ``area_nm2``; prints the mean ± sd diameter.
+* ``register FILE [FILE ...] [--out OUT.zarr]``: rigid drift of a time series (one file with a time
+  axis, or several single images); per-frame ``shift_y``, ``shift_x`` (px, relative to the first frame)
+  and the aligned stack.
+* ``profile MAP_FILE --interface layers|particles [--out OUT.csv|OUT.zarr]``: interface-resolved
+  profile of a map (mean, sd, count per distance bin) with an error-function fit, plus a PNG plot.
+
+Input files are instrument files read by :func:`perovscope.io.read` or perovscope ``.zarr`` results.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..errors import FitError, InputError
+
+#: Signal kinds tried, in order, when a file holds several signals and --signal is not given.
+IMAGE_KINDS = ("haadf", "adf", "image", "tem", "bf", "sem", "bse")
 
 
+def _open(path: str):
+    p = Path(path)
+    if p.suffix.lower() == ".zarr" or (p.is_dir() and (p / "zarr.json").exists()):
+        from ..io import open_results
+
+        return open_results(p)
+    from ..io import read
+
+    return read(p)
+
+
+def _variables(obj) -> dict[str, xr.DataArray]:
+    """All data variables of a DataArray / Dataset / DataTree, keyed by node path or name."""
+    if isinstance(obj, xr.DataArray):
+        return {str(obj.name or obj.attrs.get("signal", "data")): obj}
+    if isinstance(obj, xr.Dataset):
+        return {str(k): v for k, v in obj.data_vars.items()}
+    out = {}
+    for node in obj.subtree:
+        for k, v in node.dataset.data_vars.items():
+            key = f"{node.path.strip('/')}/{k}".strip("/")
+            out[key] = v
+    return out
+
+
+def _select(obj, name: str | None, path: str, *, want=("y", "x")) -> xr.DataArray:
+    variables = _variables(obj)
+    images = {k: v for k, v in variables.items() if v.dims[-2:] == tuple(want)}
+    if name is not None:
+        for key, v in variables.items():
+            if name in (key, key.split("/")[-1]) and not key.startswith("truth"):
+                return v
+        for key, v in variables.items():
+            if name == key:
+                return v
+        raise InputError(f"{path}: no signal named {name!r}; available: {', '.join(variables)}")
+    candidates = {k: v for k, v in images.items() if not k.startswith("truth")}
+    for kind in IMAGE_KINDS:
+        for key, v in candidates.items():
+            if key.split("/")[-1] == kind or v.attrs.get("signal") == kind:
+                return v
+    if len(candidates) == 1:
+        return next(iter(candidates.values()))
+    raise InputError(f"{path}: cannot tell which signal is the image ({', '.join(variables) or 'none'}); "
+                     "choose one with --signal")
+
+
+def _write_table(df, out: Path, *, name: str) -> None:
+    from ..io import save
+
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        tmp = out.with_name(f".{out.name}.partial")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    elif out.suffix.lower() == ".zarr":
+        save(xr.Dataset.from_dataframe(df.reset_index(drop=True).rename_axis(name)), out)
+    else:
+        raise InputError(f"--out {out}: use a .csv or .zarr path")
+
+
+# ---------------------------------------------------------------------------------------- particles
+def _particles(args) -> int:
+    from ..imaging import particles_per_frame, size_distribution
+    from ..imaging.labelled import _nm, _origin_nm
+
+    img = _select(_open(args.file), args.signal, args.file)
+    if img.ndim == 2:
+        img = img.expand_dims("time")
+    if img.dims[-2:] != ("y", "x") or img.ndim != 3:
+        raise InputError(f"{args.file}: expected an image (time?, y, x), got dims {img.dims}")
+    px, origin = _nm(img.isel(time=0)), _origin_nm(img)
+    kw = dict(smooth_px=args.smooth, threshold=args.threshold, min_diameter_nm=args.min_diameter,
+              split_touching=not args.no_split, exclude_border=args.exclude_border)
+    labels, table = particles_per_frame(np.asarray(img.values), pixel_size_nm=px, origin_nm=origin, **kw)
+    unit = "nm" if img["y"].attrs.get("units", "px") != "px" else "px"
+    if img.sizes["time"] == 1:
+        table = table.drop(columns="frame")
+    dist = size_distribution(table["diameter_nm"])
+    if args.out:
+        if Path(args.out).suffix.lower() == ".zarr":
+            from ..io import save
+
+            ds = xr.Dataset.from_dataframe(table.rename_axis("particle"))
+            lab = xr.DataArray(labels if "frame" in table else labels[0],
+                               dims=img.dims if "frame" in table else ("y", "x"))
+            ds["particle_label"] = lab.assign_coords({d: img[d] for d in ("y", "x") if d in img.coords})
+            ds.attrs.update(source_file=str(args.file), pixel_size_nm=px,
+                            diameter_mean_nm=dist.mean, diameter_sd_nm=dist.sd)
+            save(ds, args.out)
+        else:
+            _write_table(table, Path(args.out), name="particle")
+    print(f"{args.file}: {dist.n} particles; diameter {dist.mean:.4g} ± {dist.sd:.4g} {unit} "
+          f"(mean ± sd; median {dist.median:.4g}, log-normal sigma {dist.lognormal_sigma:.3g})")
+    if not args.out:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- register
+def _register(args) -> int:
+    from ..imaging import drift_correct, stack_frames
+    from ..progress import dask_progress
+
+    if len(args.files) == 1:
+        series = _select(_open(args.files[0]), args.signal, args.files[0])
+        if "time" not in series.dims:
+            raise InputError(f"{args.files[0]}: a single image has no drift; give a time series or "
+                             "several files")
+    else:
+        frames = []
+        for f in args.files:
+            im = _select(_open(f), args.signal, f)
+            if im.ndim != 2:
+                raise InputError(f"{f}: expected a single image (y, x) per file, got dims {im.dims}")
+            frames.append(im.assign_attrs(source_file=str(f)))
+        series = stack_frames(frames)
+    with dask_progress(not args.quiet):
+        ds = drift_correct(series, reference=args.reference, upsample=args.upsample,
+                           smooth_sigma=args.smooth)
+        if args.out:
+            from ..io import save
+
+            out = Path(args.out)
+            if out.suffix.lower() == ".csv":
+                _write_table(ds[["shift_y", "shift_x", "peak"]].to_dataframe().reset_index(), out,
+                             name="frame")
+            else:
+                ds.attrs["source_files"] = [str(f) for f in args.files]
+                save(ds, out)
+    print("frame,shift_y,shift_x,peak")
+    for i, (sy, sx, pk) in enumerate(zip(ds["shift_y"].values, ds["shift_x"].values, ds["peak"].values,
+                                         strict=True)):
+        print(f"{i},{sy:.3f},{sx:.3f},{pk:.3f}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- profile
+def _plot(profiles, fits, path: Path, label: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, prof in profiles.items():
+        d, m, s = prof["distance"].values, prof["mean"].values, prof["sd"].values
+        line = ax.plot(d, m, label=f"interface {key}")[0]
+        ax.fill_between(d, m - s, m + s, color=line.get_color(), alpha=0.2)
+        fit = fits.get(key)
+        if fit is not None:
+            from ..interfaces import erf_step
+
+            ax.plot(d, erf_step(d, fit["lo"], fit["hi"], fit["centre"], fit["width"]), "--",
+                    color=line.get_color(), lw=1)
+    ax.set_xlabel("distance to interface (nm)")
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _profile(args) -> int:
+    import pandas as pd
+
+    from ..interfaces import (
+        edge_distance,
+        interdiffusion_width,
+        layer_distance,
+        profile_across,
+        segment_layers,
+    )
+
+    obj = _open(args.map_file)
+    values = _select(obj, args.map, args.map_file)
+    if values.dims[-2:] != ("y", "x"):
+        raise InputError(f"{args.map_file}: the map must end with dims (y, x), got {values.dims}")
+    profiles, fits = {}, {}
+    lo, hi = (args.range if args.range else (None, None))
+    if args.interface == "layers":
+        feats = [_select(obj, n, args.map_file) for n in args.features.split(",")] if args.features \
+            else [values]
+        layers = segment_layers(feats, n_layers=args.n_layers)
+        indices = range(layers.sizes["interface"]) if args.index is None else [args.index]
+        for k in indices:
+            dist = layer_distance(layers, interface=k)
+            profiles[k] = profile_across(values, dist, bin_width=args.bin, d_min=lo, d_max=hi)
+    elif args.interface == "particles":
+        from ..imaging import find_particles
+
+        seg = _select(obj, args.segment_from, args.map_file) if args.segment_from else values
+        if seg.ndim != 2:
+            raise InputError("--interface particles needs a single (y, x) image to segment")
+        labels, _ = find_particles(seg, min_diameter_nm=args.min_diameter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dist = edge_distance(labels)
+        if not np.isfinite(dist.values).any():
+            warnings.warn("profile: no particle edge found; the profile is empty", UserWarning, stacklevel=1)
+        profiles[0] = profile_across(values, dist, bin_width=args.bin, d_min=lo, d_max=hi)
+    else:
+        raise InputError(f"--interface must be 'layers' or 'particles', got {args.interface!r}")
+    rows = []
+    for key, prof in profiles.items():
+        df = prof.to_dataframe().reset_index()
+        df.insert(0, "interface", key)
+        rows.append(df)
+        if prof["mean"].ndim == 1 and prof.sizes["distance"] >= 5:
+            try:
+                fits[key] = interdiffusion_width(prof)
+            except FitError:
+                fits[key] = None
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["interface", "distance", "mean", "sd", "count", "sem"])
+    if not profiles:
+        print(f"{args.map_file}: no detectable interface; empty profile", file=sys.stderr)
+    for key, fit in fits.items():
+        if fit is None:
+            print(f"interface {key}: error-function fit failed")
+        else:
+            print(f"interface {key}: centre {fit['centre']:.3f} ± {fit['centre_err']:.3f} nm, "
+                  f"interdiffusion width (sigma) {fit['width']:.3f} ± {fit['width_err']:.3f} nm")
+    plot = Path(args.plot) if args.plot else (Path(args.out).with_suffix(".png") if args.out else None)
+    if args.out:
+        _write_table(table, Path(args.out), name="row")
+    else:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    if plot is not None and profiles:
+        _plot(profiles, fits, plot, f"{values.name or 'map'} ({values.attrs.get('units', '')})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- register
 def register(subparsers) -> None:
-    """Add this module's sub-commands to ``subparsers``."""
+    """Add ``particles``, ``register`` and ``profile`` to ``subparsers``."""
+    p = subparsers.add_parser("particles", help="segment bright particles; sizes in nm",
+                              description="Segment bright (high-Z) particles (threshold + watershed) and "
+                                          "write one row per particle (diameter_nm, centroid_y, "
+                                          "centroid_x, area_nm2, ...); prints mean ± sd diameter.")
+    p.add_argument("file", help="image file (instrument file or perovscope .zarr)")
+    p.add_argument("--out", help="OUT.csv or OUT.zarr (default: table on stdout)")
+    p.add_argument("--signal", help="which signal/variable of the file to use")
+    p.add_argument("--threshold", default="otsu", help="otsu, li, triangle or a number (default otsu)")
+    p.add_argument("--min-diameter", type=float, default=0.0, help="discard smaller particles (nm)")
+    p.add_argument("--smooth", type=float, default=1.0, help="Gaussian smoothing before threshold (px)")
+    p.add_argument("--no-split", action="store_true", help="do not split touching particles")
+    p.add_argument("--exclude-border", action="store_true", help="drop particles cut by the border")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_particles_entry)
+
+    r = subparsers.add_parser("register", help="sub-pixel drift of a frame series; aligned stack",
+                              description="Rigid sub-pixel drift (phase correlation) of every frame "
+                                          "relative to the first; prints shift_y, shift_x (px) per "
+                                          "frame and writes them with the aligned stack.")
+    r.add_argument("files", nargs="+", help="one time series, or several images of equal pixel size")
+    r.add_argument("--out", help="OUT.zarr (shifts + aligned stack) or OUT.csv (shifts)")
+    r.add_argument("--signal", help="which signal/variable of the file(s) to use")
+    r.add_argument("--reference", choices=("first", "previous"), default="first",
+                   help="correlate with the first frame or the previous one (default first)")
+    r.add_argument("--upsample", type=int, default=100, help="sub-pixel precision 1/UPSAMPLE px")
+    r.add_argument("--smooth", type=float, default=0.0, help="Gaussian smoothing before correlation (px)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=_register)
+
+    q = subparsers.add_parser("profile", help="interface-resolved profile of a map",
+                              description="Profile a map (mean, sd, count per distance bin) across "
+                                          "layer interfaces or particle edges, fit an error function "
+                                          "(interdiffusion width) and plot it.")
+    q.add_argument("map_file", help="file holding the map (instrument file or perovscope .zarr)")
+    q.add_argument("--interface", required=True, choices=("layers", "particles"),
+                   help="layers: segment a layer stack (rows = growth direction); particles: edges "
+                        "of bright particles")
+    q.add_argument("--map", help="signal/variable to profile (default: the image of the file)")
+    q.add_argument("--features", help="comma-separated signals used to segment the layers "
+                                      "(default: the map itself)")
+    q.add_argument("--n-layers", type=int, default=2, help="number of layers (default 2)")
+    q.add_argument("--index", type=int, help="profile only this interface (0 = top)")
+    q.add_argument("--segment-from", help="image used to find particles (default: the map)")
+    q.add_argument("--min-diameter", type=float, default=0.0, help="smallest particle kept (nm)")
+    q.add_argument("--bin", type=float, default=0.5, help="distance bin width (nm, default 0.5)")
+    q.add_argument("--range", type=float, nargs=2, metavar=("MIN", "MAX"), help="distance range (nm)")
+    q.add_argument("--out", help="OUT.csv or OUT.zarr (the plot goes to OUT.png)")
+    q.add_argument("--plot", help="PNG path of the plot (default: beside --out)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=_profile)
+
+
+def _particles_entry(args) -> int:
+    from ..progress import dask_progress
+
+    with dask_progress(not args.quiet):
+        return _particles(args)
