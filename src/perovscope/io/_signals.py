@@ -18,6 +18,7 @@ import xarray as xr
 
 from .. import dims
 from ..errors import FormatError
+from ._lazy import guard_lazy
 from ._metadata import ELEMENT_SYMBOLS, normalise_metadata, signal_quantity_units
 from ._units import canonical_unit, dumps_json, is_uncalibrated
 
@@ -142,6 +143,7 @@ def signal_to_dataarray(signal: dict, *, fmt: str, source: str, default_kind: st
         if axes[i].size == 1 and is_uncalibrated(axes[i].units) and len(axes) > 1:
             data = _drop_axis(data, i)
             del axes[i]
+    data = guard_lazy(data, source)
     for ax in axes:
         ax.dim = _classify(ax)
     spectral = {ax.dim: ax for ax in axes if ax.dim in _SPECTRAL}

@@ -45,7 +45,8 @@ class Format:
 FORMATS = (
     Format("digitalmicrograph", "Gatan DigitalMicrograph", (".dm3", ".dm4"), "rsciio.digitalmicrograph",
            True),
-    Format("bruker", "Bruker Esprit spectrum image", (".bcf",), "rsciio.bruker", True),
+    # bcf hypermaps are packed/compressed: decoding errors must surface at read time, so read eagerly
+    Format("bruker", "Bruker Esprit spectrum image", (".bcf",), "perovscope.io._bruker", False),
     Format("emd", "Thermo Fisher Velox / Berkeley EMD", (".emd",), "rsciio.emd", True),
     Format("quantumdetector", "Quantum Detectors Merlin", (".mib",), "rsciio.quantumdetector", True,
            "4dstem"),

@@ -20,6 +20,7 @@ import xarray as xr
 
 from ..errors import FormatError, InputError, PerovscopeError
 from ._signals import assemble, signal_to_dataarray
+from ._validate import postcheck, precheck
 from .formats import Format, detect_format
 from .results import open_results
 
@@ -73,6 +74,7 @@ def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
                           f"installed ({exc})") from exc
     func = module.file_reader
     kwargs = _reader_kwargs(func, fmt, path, lazy, options)
+    precheck(path, fmt.name)
     logger = logging.getLogger("rsciio")
     level = logger.level
     logger.setLevel(logging.ERROR)  # reader chatter (missing optional packages) is not for users
@@ -85,6 +87,7 @@ def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
         logger.setLevel(level)
     if not isinstance(signals, list | tuple) or not signals:
         raise FormatError(f"{path}: no signal found in this {fmt.description} file")
+    postcheck(path, fmt.name, list(signals))
     source = str(path)
     arrays = [signal_to_dataarray(s, fmt=fmt.name, source=source, default_kind=fmt.default_kind)
               for s in signals]
