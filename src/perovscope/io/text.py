@@ -127,9 +127,12 @@ def read_text(path: Path, *, dim: str | None = None, units: str | None = None,
     names = None
     if header:
         hdelim = delimiter if delimiter is not None else _delimiter(header[-1])
-        cand = [t.strip("'\" ") for t in _tokens(header[-1].lstrip("#").strip(), hdelim)]
-        if len(cand) == ncol and all(cand):
-            names = cand
+        line = header[-1].lstrip("#").strip()
+        for cand in (_tokens(line, hdelim), re.split(r"\s{2,}|\t", line)):
+            cand = [t.strip("'\" ") for t in cand]
+            if len(cand) == ncol and all(cand):
+                names = cand
+                break
     meta = {"header": header, "columns": names}
     common = {"source_file": str(path), "format": "text", "original_metadata": dumps_json(meta)}
     xname = names[0] if names else ""
