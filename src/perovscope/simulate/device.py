@@ -6,21 +6,33 @@ lists every parameter with its default and reference.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
-from .device_diffraction import device_lattices, frame_patterns
+from ..io.results import save
+from ..progress import dask_progress
 from .device_params import validate
+from .device_render import (
+    Session,
+    eds_fields,
+    grid_points,
+    haadf_fields,
+    prepare,
+    render_4dstem_block,
+    render_eds_frame,
+    render_haadf_frame,
+    rows_per_chunk,
+)
 from .device_truth import build_truth, reference_deformation, strain_components
-from .eds import eds_expected, element_spectra, energy_axis_eV, render_eds
-from .evolution import evolve
 from .fields import sample_fields
-from .fourdstem import electron_wavelength_nm
-from .geometry import build_stack
-from .haadf import electrons_per_pixel, haadf_expected, render_haadf
-from .materials import ATOMIC_NUMBER, ELEMENTS
+from .materials import ELEMENTS
 
-__all__ = ["simulate_device", "device_grids"]
+__all__ = ["simulate_device", "stream_device", "device_grids"]
 
 
 def device_grids(p: dict) -> dict:
@@ -44,35 +56,132 @@ def device_grids(p: dict) -> dict:
     return grids
 
 
-def _points(grid, shift_px=(0.0, 0.0), hp=1.0):
-    ny, nx = grid["shape"]
-    (oy, ox), (sy, sx) = grid["origin"], grid["step"]
-    yy = oy + sy * np.arange(ny) - shift_px[0] * hp
-    xx = ox + sx * np.arange(nx) - shift_px[1] * hp
-    return np.meshgrid(yy, xx, indexing="ij")
-
-
 def _coord(n, step, units, name):
     return xr.DataArray(np.arange(n) * step, dims=(name,), attrs={"units": units})
 
 
-def simulate_device(**kwargs) -> xr.DataTree:
+
+def _lazy(sess: Session, kind: str) -> da.Array:
+    """Dask array of one modality whose blocks are rendered on demand (bounded memory)."""
+    p, nf = sess.p, sess.p["n_frames"]
+    dtype = sess.dtypes[kind]
+    if kind == "4dstem":
+        ny, nx = sess.grids["4dstem"]["shape"]
+        step = rows_per_chunk(sess)
+        rows = tuple(min(step, ny - r) for r in range(0, ny, step))
+        det = p["detector_shape"]
+        chunks = ((1,) * nf, rows, (nx,), (det[0],), (det[1],))
+
+        def block(block_info=None):
+            (t0, _), (r0, r1) = block_info[None]["array-location"][:2]
+            return render_4dstem_block(sess, t0, r0, r1)
+    else:
+        shape = sess.grids[kind]["shape"]
+        tail = (sess.energy.size,) if kind == "eds" else ()
+        chunks = ((1,) * nf, (shape[0],), (shape[1],), *((n,) for n in tail))
+        render = render_eds_frame if kind == "eds" else render_haadf_frame
+
+        def block(block_info=None):
+            return render(sess, block_info[None]["array-location"][0][0])
+    return da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0,) * len(chunks), dtype))
+
+
+def _truth_fields(sess: Session):
+    """Per-frame truth arrays (small) on the three grids, and the strain reference."""
+    p, nf = sess.p, sess.p["n_frames"]
+    y4, x4 = grid_points(sess.grids["4dstem"])
+    keep4 = ("phase", "a_nm", "cl_fraction", "crystallinity")
+    fields4, strain = [], []
+    f_ref = ref_mask = None
+    for t in range(nf):
+        f = sample_fields(y4.ravel(), x4.ravel(), stack=sess.stack, hist=sess.hist, frame=t, p=p)
+        if t == 0:
+            f_ref, ref_mask = reference_deformation(f, p=p, shape=sess.grids["4dstem"]["shape"])
+        strain.append(strain_components(f, f_ref))
+        fields4.append({k: f[k] for k in keep4})
+    fields_h = [{k: haadf_fields(sess, t)[k] for k in ("layer", "phase")} for t in range(nf)]
+    fields_e = [{k: eds_fields(sess, t)[k] for k in ("composition", "atom_density", "phase")}
+                for t in range(nf)]
+    return fields4, strain, ref_mask, fields_h, fields_e
+
+
+def _build_tree(p: dict) -> xr.DataTree:
+    grids = device_grids(p)
+    sess = prepare(p, grids)
+    hist = sess.hist
+    g4, gh, ge = grids["4dstem"], grids["haadf"], grids["eds"]
+    hp, dk, det = p["haadf_pixel_nm"], sess.dk, p["detector_shape"]
+    time = xr.DataArray(hist.frame_time_s, dims=("time",), attrs={"units": "s"})
+    common = {"beam_energy_keV": p["beam_energy_keV"], "microscope": "perovscope.simulate",
+              "acquired": "2026-03-11T10:00:00", "title": "operando PeLED lamella (simulated)"}
+    ds4 = xr.DataArray(
+        _lazy(sess, "4dstem"), dims=("time", "scan_y", "scan_x", "ky", "kx"), name="4dstem",
+        coords={"time": time, "scan_y": _coord(g4["shape"][0], g4["step"][0], "nm", "scan_y"),
+                "scan_x": _coord(g4["shape"][1], g4["step"][1], "nm", "scan_x"),
+                "ky": ("ky", (np.arange(det[0]) - det[0] // 2) * dk, {"units": "1/nm"}),
+                "kx": ("kx", (np.arange(det[1]) - det[1] // 2) * dk, {"units": "1/nm"})},
+        attrs={**common, "units": "counts", "signal": "4dstem",
+               "convergence_semiangle_mrad": p["convergence_semiangle_mrad"],
+               "dose_e_per_A2": p["dose_4dstem_e_per_A2"], "dwell_time_s": p["dwell_4dstem_s"],
+               "camera_length_mm": p["camera_length_mm"]})
+    dsh = xr.DataArray(
+        _lazy(sess, "haadf"), dims=("time", "y", "x"), name="haadf",
+        coords={"time": time, "y": _coord(gh["shape"][0], hp, "nm", "y"),
+                "x": _coord(gh["shape"][1], hp, "nm", "x")},
+        attrs={**common, "units": "counts", "signal": "haadf", "dose_e_per_A2": p["haadf_dose_e_per_A2"],
+               "dwell_time_s": p["haadf_dwell_s"], "convergence_semiangle_mrad": p["haadf_convergence_mrad"],
+               "collection_semiangle_mrad": [70.0, 200.0]})
+    dse = xr.DataArray(
+        _lazy(sess, "eds"), dims=("time", "y", "x", "energy"), name="eds",
+        coords={"time": time, "y": _coord(ge["shape"][0], ge["step"][0], "nm", "y"),
+                "x": _coord(ge["shape"][1], ge["step"][1], "nm", "x"),
+                "energy": ("energy", sess.energy, {"units": "eV"})},
+        attrs={**common, "units": "counts", "signal": "eds", "dose_e_per_A2": p["eds_dose_e_per_A2"],
+               "dwell_time_s": p["eds_dwell_s"], "live_time_s": p["eds_dwell_s"] * np.prod(ge["shape"]),
+               "elements": [e for e in ELEMENTS if e != "Li"],
+               "detector_elevation_deg": 18.0, "detector_azimuth_deg": 45.0})
+    lt = hist.log_time_s
+    r_log = np.random.default_rng([p["seed"], 7])
+    v_meas = hist.log_voltage_V + r_log.normal(0.0, p["voltage_noise_V"], lt.size)
+    el_meas = hist.log_el * (1 + r_log.normal(0.0, p["el_noise_rel"], lt.size))
+    bias = xr.Dataset(
+        {"current_A": ("time", np.full(lt.size, p["current_A"]), {"units": "A"}),
+         "voltage_V": ("time", v_meas, {"units": "V"}),
+         "el_intensity": ("time", el_meas, {"units": "a.u."})},
+        coords={"time": ("time", lt, {"units": "s"})}, attrs={"signal": "bias_log"})
+    tree = {"4dstem": ds4.to_dataset(), "haadf": dsh.to_dataset(), "eds": dse.to_dataset(),
+            "bias_log": bias}
+    fields4, strain, ref_mask, fields_h, fields_e = _truth_fields(sess)
+    tree.update(build_truth(p=p, hist=hist, stack=sess.stack, grids=grids, drift=sess.drift, time=time,
+                            fields4=fields4, strain=strain, ref_mask=ref_mask, fields_h=fields_h,
+                            fields_e=fields_e, g4coords=ds4, ehcoords=(dsh, dse)))
+    dt = xr.DataTree.from_dict(tree)
+    dt.attrs = {"sample": "device", "seed": int(p["seed"]), "generator": "perovscope.simulate",
+                "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}}
+    return dt
+
+
+def simulate_device(*, lazy: bool = False, **kwargs) -> xr.DataTree:
     """Simulate an operando 4D-STEM + HAADF + EDX session of a perovskite LED lamella with truth.
 
     Parameters
     ----------
+    lazy : bool
+        Return the 4D-STEM, HAADF and EDX arrays as dask arrays rendered block by block on demand
+        (one frame, or a band of scan rows, per block); the values are identical to the eager ones.
     **kwargs
-        Any parameter of :data:`perovscope.simulate.device_params.DEFAULTS` (keyword only); each is
-        documented there with its default and the reference behind it. The most used:
+        Any parameter of :data:`perovscope.simulate.device_params.PARAMETERS` (keyword only); each is
+        documented there and in ``docs/simulate.md`` with its default and source. The most used:
         ``seed=0, n_frames=8, scan_shape=(48, 48), detector_shape=(96, 96), haadf_shape=(192, 192),
-        eds_shape=(32, 32), x_cl=0.3, emitter_nm=40.0, dose_4dstem_e_per_A2=200.0``.
+        eds_shape=(32, 32), x_cl=0.3, emitter_nm=40.0, dose_4dstem_e_per_A2=500.0, noise=True``.
 
     Returns
     -------
     xarray.DataTree
-        Nodes ``4dstem``, ``haadf``, ``eds``, ``bias_log`` and ``truth`` (with ``truth/strain``,
-        ``truth/composition``, ``truth/layers``, ``truth/particles``, ``truth/drift``,
-        ``truth/affine``, ``truth/bias_log``), as documented in ``docs/simulate.md``.
+        Nodes ``4dstem``, ``haadf``, ``eds``, ``bias_log`` and ``truth`` (variables
+        ``alcl3_thickness_nm``, ``voltage_V``, ``el_intensity``, ... over ``time``) with children
+        ``truth/strain``, ``truth/composition``, ``truth/layers``, ``truth/particles``,
+        ``truth/drift``, ``truth/affine``, ``truth/bias_log`` (see ``docs/simulate.md``).
 
     Raises
     ------
@@ -84,126 +193,34 @@ def simulate_device(**kwargs) -> xr.DataTree:
     ----------
     Multimodal electron microscopy of halide perovskite interfacial dynamics, Nature (2026)
     (``shared/papers/002``).
+
+    Examples
+    --------
+    >>> tree = simulate_device(seed=1, n_frames=2, scan_shape=(8, 8), detector_shape=(32, 32),
+    ...                        haadf_shape=(32, 32), haadf_pixel_nm=4.8, eds_shape=(4, 4))
+    >>> tree["4dstem/4dstem"].dims
+    ('time', 'scan_y', 'scan_x', 'ky', 'kx')
     """
-    p = validate(kwargs)
-    ss = np.random.SeedSequence(p["seed"])
-    r_geom, r_evo, r_drift, r_4d, r_haadf, r_eds, r_log = (np.random.default_rng(s)
-                                                          for s in ss.spawn(7))
-    grids = device_grids(p)
-    hp = p["haadf_pixel_nm"]
-    width = grids["haadf"]["shape"][1] * hp
-    thick = {k: p[f"{k.lower()}_nm"] for k in ("glass", "ITO", "HTL", "emitter", "ETL", "LiF")}
-    stack = build_stack(thick, width_nm=width, roughness_nm=p["roughness_nm"],
-                        correlation_nm=p["roughness_correlation_nm"], rng=r_geom)
-    hist = evolve(stack, rng=r_evo, n_frames=p["n_frames"], frame_interval_s=p["frame_interval_s"],
-                  log_per_frame=p["log_per_frame"], emitter_nm=p["emitter_nm"], x_cl=p["x_cl"],
-                  width_nm=width, p=p)
-    nf = p["n_frames"]
-    steps = r_drift.normal(0.0, p["drift_step_px"], (nf, 2)) + np.asarray(p["drift_velocity_px"])
-    steps[0] = 0.0
-    drift = np.cumsum(steps, axis=0)
+    tree = _build_tree(validate(kwargs))
+    if lazy:
+        return tree
+    with dask.config.set(scheduler="threads"):
+        return tree.compute()
 
-    # --- 4D-STEM
-    lam = electron_wavelength_nm(p["beam_energy_keV"])
-    dk = p["k_pixel_size_inv_nm"]
-    radius_px = p["convergence_semiangle_mrad"] * 1e-3 / lam / dk
-    det = tuple(p["detector_shape"])
-    g_max = np.hypot(det[0], det[1]) / 2 * dk + 2 * radius_px * dk
-    lattices = device_lattices(x_cl=p["x_cl"], g_max=g_max)
-    g4 = grids["4dstem"]
-    y4, x4 = _points(g4)
-    ne_4d = electrons_per_pixel(p["dose_4dstem_e_per_A2"], g4["step"], name="dose_4dstem_e_per_A2")
-    noise = p["noise"]
-    data4 = np.empty((nf, *g4["shape"], *det), dtype=np.uint16 if noise else np.float32)
-    fields4 = []
-    for t in range(nf):
-        f = sample_fields(y4.ravel(), x4.ravel(), stack=stack, hist=hist, frame=t, p=p)
-        fields4.append(f)
-        mean = frame_patterns(f, lattices, p=p, detector_shape=det, dk=dk, disk_radius_px=radius_px)
-        mean *= ne_4d
-        counts = r_4d.poisson(mean) if noise else mean
-        if noise and counts.max() > np.iinfo(data4.dtype).max:
-            data4 = data4.astype(np.uint32)
-        data4[t] = counts.reshape(*g4["shape"], *det)
 
-    # --- HAADF with drift, EDX
-    z = np.array([ATOMIC_NUMBER[e] for e in ELEMENTS], dtype=float)
-    gh, ge = grids["haadf"], grids["eds"]
-    ne_h = electrons_per_pixel(p["haadf_dose_e_per_A2"], gh["step"], name="haadf_dose_e_per_A2")
-    ne_e = electrons_per_pixel(p["eds_dose_e_per_A2"], ge["step"], name="eds_dose_e_per_A2")
-    energy = energy_axis_eV(p["eds_channels"], p["eds_channel_eV"])
-    spectra = element_spectra(ELEMENTS, z, energy, beam_energy_keV=p["beam_energy_keV"],
-                              solid_angle_sr=p["eds_solid_angle_sr"], fwhm_mn_ka=p["fwhm_mn_ka_eV"])
-    haadf = np.empty((nf, *gh["shape"]), dtype=np.uint32 if noise else np.float64)
-    eds = np.empty((nf, *ge["shape"], energy.size), dtype=np.uint16 if noise else np.float64)
-    draw_h = render_haadf if noise else haadf_expected
-    draw_e = render_eds if noise else eds_expected
-    kw_h = {"rng": r_haadf} if noise else {}
-    kw_e = {"rng": r_eds} if noise else {}
-    fields_h, fields_e = [], []
-    ye, xe = _points(ge)
-    for t in range(nf):
-        yh, xh = _points(gh, drift[t], hp)
-        fh = sample_fields(yh, xh, stack=stack, hist=hist, frame=t, p=p)
-        fields_h.append(fh)
-        haadf[t] = draw_h(fh["composition"], z, electrons_per_pixel=ne_h, **kw_h,
-                          thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fh["atom_density"],
-                          exponent=p["haadf_exponent"], background=p["haadf_dark_counts"])
-        fe = sample_fields(ye, xe, stack=stack, hist=hist, frame=t, p=p)
-        fields_e.append(fe)
-        counts = draw_e(fe["composition"], spectra, electrons_per_pixel=ne_e, **kw_e,
-                        thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=fe["atom_density"])
-        if np.result_type(counts.dtype, eds.dtype) != eds.dtype:
-            eds = eds.astype(np.result_type(counts.dtype, eds.dtype))
-        eds[t] = counts
+def stream_device(path: str | os.PathLike, *, progress: bool = False, **kwargs) -> Path:
+    """Simulate a device session straight into a zarr results store with bounded memory.
 
-    # --- strain truth relative to the reference region of frame 0
-    f_ref, ref_mask = reference_deformation(fields4[0], p=p, shape=g4["shape"])
-    strain = [strain_components(f, f_ref) for f in fields4]
+    The 4D-STEM, HAADF and EDX arrays are rendered block by block (a frame, or a band of scan rows
+    of ~8 M detector pixels) while :func:`perovscope.io.save` writes them, so memory stays at a few
+    blocks whatever the number of frames or the scan size. The store equals ``simulate_device``'s tree
+    for the same parameters. Keyword arguments are those of :func:`simulate_device`.
 
-    time = xr.DataArray(hist.frame_time_s, dims=("time",), attrs={"units": "s"})
-    common = {"beam_energy_keV": p["beam_energy_keV"], "microscope": "perovscope.simulate",
-              "acquired": "2026-03-11T10:00:00", "title": "operando PeLED lamella (simulated)"}
-    ds4 = xr.DataArray(
-        data4, dims=("time", "scan_y", "scan_x", "ky", "kx"), name="4dstem",
-        coords={"time": time, "scan_y": _coord(g4["shape"][0], g4["step"][0], "nm", "scan_y"),
-                "scan_x": _coord(g4["shape"][1], g4["step"][1], "nm", "scan_x"),
-                "ky": ("ky", (np.arange(det[0]) - det[0] // 2) * dk, {"units": "1/nm"}),
-                "kx": ("kx", (np.arange(det[1]) - det[1] // 2) * dk, {"units": "1/nm"})},
-        attrs={**common, "units": "counts", "signal": "4dstem",
-               "convergence_semiangle_mrad": p["convergence_semiangle_mrad"],
-               "dose_e_per_A2": p["dose_4dstem_e_per_A2"], "dwell_time_s": p["dwell_4dstem_s"],
-               "camera_length_mm": p["camera_length_mm"]})
-    dsh = xr.DataArray(
-        haadf, dims=("time", "y", "x"), name="haadf",
-        coords={"time": time, "y": _coord(gh["shape"][0], hp, "nm", "y"),
-                "x": _coord(gh["shape"][1], hp, "nm", "x")},
-        attrs={**common, "units": "counts", "signal": "haadf", "dose_e_per_A2": p["haadf_dose_e_per_A2"],
-               "dwell_time_s": p["haadf_dwell_s"], "convergence_semiangle_mrad": p["haadf_convergence_mrad"],
-               "collection_semiangle_mrad": [70.0, 200.0]})
-    dse = xr.DataArray(
-        eds, dims=("time", "y", "x", "energy"), name="eds",
-        coords={"time": time, "y": _coord(ge["shape"][0], ge["step"][0], "nm", "y"),
-                "x": _coord(ge["shape"][1], ge["step"][1], "nm", "x"),
-                "energy": ("energy", energy, {"units": "eV"})},
-        attrs={**common, "units": "counts", "signal": "eds", "dose_e_per_A2": p["eds_dose_e_per_A2"],
-               "dwell_time_s": p["eds_dwell_s"], "live_time_s": p["eds_dwell_s"] * np.prod(ge["shape"]),
-               "elements": [e for e in ELEMENTS if e != "Li"],
-               "detector_elevation_deg": 18.0, "detector_azimuth_deg": 45.0})
-    lt = hist.log_time_s
-    v_meas = hist.log_voltage_V + r_log.normal(0.0, p["voltage_noise_V"], lt.size)
-    el_meas = hist.log_el * (1 + r_log.normal(0.0, p["el_noise_rel"], lt.size))
-    bias = xr.Dataset(
-        {"current_A": ("time", np.full(lt.size, p["current_A"]), {"units": "A"}),
-         "voltage_V": ("time", v_meas, {"units": "V"}),
-         "el_intensity": ("time", el_meas, {"units": "a.u."})},
-        coords={"time": ("time", lt, {"units": "s"})}, attrs={"signal": "bias_log"})
-    tree = {"4dstem": ds4.to_dataset(), "haadf": dsh.to_dataset(), "eds": dse.to_dataset(),
-            "bias_log": bias}
-    tree.update(build_truth(p=p, hist=hist, stack=stack, grids=grids, drift=drift, time=time,
-                            fields4=fields4, strain=strain, ref_mask=ref_mask, fields_h=fields_h,
-                            fields_e=fields_e, g4coords=ds4, ehcoords=(dsh, dse)))
-    dt = xr.DataTree.from_dict(tree)
-    dt.attrs = {"sample": "device", "seed": int(p["seed"]), "generator": "perovscope.simulate",
-                "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}}
-    return dt
+    Returns
+    -------
+    pathlib.Path
+        The written store (open it with :func:`perovscope.io.open_results`).
+    """
+    tree = _build_tree(validate(kwargs))
+    with dask.config.set(scheduler="threads"), dask_progress(progress, label="simulating device"):
+        return save(tree, path)

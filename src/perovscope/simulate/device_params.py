@@ -33,7 +33,7 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("convergence_semiangle_mrad", 1.0, "mrad", "4D-STEM nanobeam convergence semi-angle"),
     ("k_pixel_size_inv_nm", 0.11, "1/nm", "detector pixel size in reciprocal space"),
     ("camera_length_mm", 115.0, "mm", "nominal camera length recorded in the metadata"),
-    ("dose_4dstem_e_per_A2", 200.0, "e/Å²", "4D-STEM dose per frame (≈2e5 e per pattern at 3.2 nm steps: "
+    ("dose_4dstem_e_per_A2", 500.0, "e/Å²", "4D-STEM dose per frame (≈5e5 e per pattern at 3.2 nm steps: "
      "enough disk counts for ~5e-4 strain precision)"),
     ("dwell_4dstem_s", 1e-3, "s", "4D-STEM dwell time per probe position"),
     ("haadf_dose_e_per_A2", 40.0, "e/Å²", "HAADF dose per frame (low-dose imaging, paper 002)"),
