@@ -36,7 +36,7 @@ __all__ = ["segment_particles", "particle_table", "SizeDistribution", "size_dist
 def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1.0,
                       threshold: str | float = "otsu", min_diameter_nm: float = 0.0,
                       split_touching: bool = True, h_px: float = 1.0,
-                      exclude_border: bool = False) -> np.ndarray:
+                      exclude_border: bool = False, background_px: float = 0.0) -> np.ndarray:
     """Label bright particles in an image.
 
     Parameters
@@ -57,6 +57,9 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
         Depth (px) of the distance-map maxima used as watershed markers; larger merges more.
     exclude_border : bool
         Drop particles touching the image border (their size is unknown).
+    background_px : float
+        If > 0, subtract a Gaussian-smoothed background of this sigma (px) before thresholding, for
+        particles on a slowly varying support or inside a bright layer (choose a few particle radii).
 
     Returns
     -------
@@ -76,6 +79,8 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
     if not finite.any():
         raise InputError("segment_particles: the image has no finite pixels")
     img = np.where(finite, img, np.nanmin(img))
+    if background_px > 0:
+        img = img - ndimage.gaussian_filter(img, background_px)
     if smooth_px > 0:
         img = ndimage.gaussian_filter(img, smooth_px)
     if isinstance(threshold, str):
