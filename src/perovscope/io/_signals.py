@@ -73,8 +73,10 @@ def _signal_kind(signal_type: str, title: str, spectral: dict, n_sig: int, n_nav
         return "eds"
     if "eels" in st:
         return "eels"
-    if st.startswith("cl") or "luminescence" in st:
+    if st.startswith("cl"):
         return "cl"
+    if "luminescence" in st:  # LumiSpy's generic type: the format's default (pl for LabSpec) decides
+        return default if default in ("cl", "pl") else "cl"
     if st == "pl":
         return "pl"
     if "diffraction" in st and n_sig == 2 and n_nav >= 1:

@@ -14,6 +14,7 @@ import importlib
 import inspect
 import logging
 import os
+import re
 from pathlib import Path
 
 import xarray as xr
@@ -81,8 +82,9 @@ def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
     try:
         signals = func(str(path), **kwargs)
     except ModuleNotFoundError as exc:
+        missing = exc.name or (re.findall(r"'([\w.-]+)'", str(exc)) or ["a missing package"])[0]
         raise FormatError(f"{path}: reading this {fmt.description} file needs the package "
-                          f"{exc.name or exc}; install it (pip install {exc.name or ''})") from exc
+                          f"{missing!r}, which is not installed (pip install {missing})") from exc
     finally:
         logger.setLevel(level)
     if not isinstance(signals, list | tuple) or not signals:
