@@ -151,8 +151,8 @@ def _normalise(img, sigma):
     return (img - img.mean()) / max(img.std(), np.finfo(float).tiny)
 
 
-def _ncc_and_grad(params, fixed, moving, grads, xt, scale):
-    inv = params.reshape(2, 3) * scale
+def _ncc_and_grad(params, fixed, moving, grads, xt):
+    inv = params.reshape(2, 3)
     coords = np.einsum("ij,jn->in", inv, xt)
     h, w = moving.shape
     ok = (coords[0] >= 0) & (coords[0] <= h - 1) & (coords[1] >= 0) & (coords[1] <= w - 1)
@@ -169,12 +169,21 @@ def _ncc_and_grad(params, fixed, moving, grads, xt, scale):
     gy = ndimage.map_coordinates(grads[0], c, order=1, prefilter=False)
     gx = ndimage.map_coordinates(grads[1], c, order=1, prefilter=False)
     x = xt[:, ok]
-    grad = np.stack([(dn_dm * gy) @ x.T, (dn_dm * gx) @ x.T]) * scale
+    grad = np.stack([(dn_dm * gy) @ x.T, (dn_dm * gx) @ x.T])
     return -ncc, -grad.ravel()
 
 
+#: Allowed parameter directions of each transform model, as 2x3 variations of the inverse map.
+_MODELS = {
+    "translation": [[[0, 0, 1], [0, 0, 0]], [[0, 0, 0], [0, 0, 1]]],
+    "similarity": [[[0, 0, 1], [0, 0, 0]], [[0, 0, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0]],
+                   [[0, -1, 0], [1, 0, 0]]],
+    "affine": [np.eye(6)[i].reshape(2, 3).tolist() for i in range(6)],
+}
+
+
 def fit_affine(fixed, moving, *, initial=None, smooth_sigmas: tuple[float, ...] = (4.0, 1.5, 0.0),
-               max_iter: int = 300) -> AffineFit:
+               model: str = "affine", contrast: str = "auto", max_iter: int = 300) -> AffineFit:
     """Fit the affine transform that best overlays ``moving`` on ``fixed`` (normalised cross-correlation).
 
     Coarse-to-fine: the images are compared after Gaussian smoothing with each of ``smooth_sigmas`` in
@@ -192,6 +201,15 @@ def fit_affine(fixed, moving, *, initial=None, smooth_sigmas: tuple[float, ...] 
         Start transform, moving -> fixed, e.g. from the two pixel calibrations. Default: identity.
     smooth_sigmas : tuple of float
         Smoothing schedule (px).
+    model : {"affine", "similarity", "translation"}
+        Degrees of freedom fitted around ``initial``: all six; translation + rotation + uniform
+        scale; or translation only (use when both calibrations are trusted, or when the specimen has
+        structure along one direction only, e.g. a layer stack, which leaves the scale along the
+        layers undetermined).
+    contrast : {"auto", "same", "inverted"}
+        Whether the modalities have the same or inverted contrast (e.g. HAADF vs a bright-field-like
+        virtual image from a 4D-STEM detector); ``"auto"`` takes the sign of the correlation at the
+        start transform.
     max_iter : int
         Iterations per level.
 
@@ -208,10 +226,19 @@ def fit_affine(fixed, moving, *, initial=None, smooth_sigmas: tuple[float, ...] 
     moving = np.asarray(moving, float)
     if fixed.ndim != 2 or moving.ndim != 2:
         raise InputError(f"fit_affine: expected two 2-D images, got {fixed.shape} and {moving.shape}")
+    if model not in _MODELS:
+        raise InputError(f"model must be one of {sorted(_MODELS)}, got {model!r}")
     init = np.asarray(initial, float) if initial is not None else np.eye(2, 3)
-    # translation refinement: moving warped onto the fixed grid, then phase correlation
     warped = warp_affine(moving, init, output_shape=fixed.shape, fill=np.nan)
-    warped = np.where(np.isfinite(warped), warped, np.nanmean(warped))
+    ok = np.isfinite(warped)
+    if contrast == "auto":
+        contrast = "inverted" if ok.sum() > 2 and np.corrcoef(warped[ok], fixed[ok])[0, 1] < 0 else "same"
+    if contrast == "inverted":
+        moving, warped = -moving, -warped
+    elif contrast != "same":
+        raise InputError(f"contrast must be 'auto', 'same' or 'inverted', got {contrast!r}")
+    # translation refinement: moving warped onto the fixed grid, then phase correlation
+    warped = np.where(ok, warped, np.nanmean(warped))
     shift = phase_correlation_shifts(warped, fixed, upsample=20)
     init = init.copy()
     init[:, 2] -= [shift.shift_y, shift.shift_x]
@@ -223,17 +250,24 @@ def fit_affine(fixed, moving, *, initial=None, smooth_sigmas: tuple[float, ...] 
     to_norm = np.array([[half, 0, centre[0]], [0, half, centre[1]]])   # normalised -> fixed px
     inv_px = invert_affine(init)
     params = compose_affine(to_norm, inv_px)                           # normalised fixed -> moving px
-    scale = np.array([[half, half, half]] * 2) / half
-    p = (params / scale).ravel()
+    basis = np.array(_MODELS[model], dtype=float).reshape(-1, 6)          # (n_dof, 6)
+    p0 = params.ravel().copy()
+    q = np.zeros(len(basis))
     nit, ncc = 0, np.nan
     for sigma in smooth_sigmas:
-        f = _normalise(fixed, sigma).ravel()
-        stretch = np.linalg.svd(params[:, :2] / half, compute_uv=False).mean()
+        stretch = np.linalg.svd(params[:, :2] / half, compute_uv=False).mean()  # moving px / fixed px
+        # a coarser moving pixel integrates a box of 1/stretch fixed px (sd 0.29/stretch): blur the
+        # fixed image alike so both are compared at the same resolution
+        box = 0.29 / stretch if stretch < 1 else 0.0
+        f = _normalise(fixed, float(np.hypot(sigma, box))).ravel()
         m = _normalise(moving, sigma * stretch)
         grads = np.gradient(m)
-        res = optimize.minimize(_ncc_and_grad, p, args=(f, m, grads, xt, scale), jac=True,
-                                method="L-BFGS-B", options={"maxiter": max_iter})
-        p, nit, ncc = res.x, nit + res.nit, -res.fun
-        params = p.reshape(2, 3) * scale
+        def cost(qq, f=f, m=m, grads=grads):
+            val, grad = _ncc_and_grad(p0 + qq @ basis, f, m, grads, xt)
+            return val, basis @ grad
+
+        res = optimize.minimize(cost, q, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+        q, nit, ncc = res.x, nit + res.nit, -res.fun
+        params = (p0 + q @ basis).reshape(2, 3)
     inv_px = compose_affine(invert_affine(to_norm), params)           # fixed px -> moving px
     return AffineFit(invert_affine(inv_px), float(ncc), int(nit))

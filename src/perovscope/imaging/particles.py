@@ -36,7 +36,8 @@ __all__ = ["segment_particles", "particle_table", "SizeDistribution", "size_dist
 def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1.0,
                       threshold: str | float = "otsu", min_diameter_nm: float = 0.0,
                       split_touching: bool = True, h_px: float = 1.0,
-                      exclude_border: bool = False, background_px: float = 0.0) -> np.ndarray:
+                      exclude_border: bool = False, background_px: float = 0.0,
+                      background: str = "gaussian", poisson: bool = False) -> np.ndarray:
     """Label bright particles in an image.
 
     Parameters
@@ -47,8 +48,10 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
         Pixel size (nm), used for ``min_diameter_nm``.
     smooth_px : float
         Gaussian smoothing before thresholding (px); 0 disables it.
-    threshold : {"otsu", "li", "triangle"} or float
-        Threshold method (scikit-image) or an absolute intensity level.
+    threshold : {"otsu", "li", "triangle", "noise"} or float
+        Threshold method (scikit-image), ``"noise"`` (median + 5 robust standard deviations of the
+        smoothed, background-subtracted image: for a few small particles in a large field), or an
+        absolute intensity level.
     min_diameter_nm : float
         Objects with a smaller equivalent diameter are discarded (noise).
     split_touching : bool
@@ -58,8 +61,16 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
     exclude_border : bool
         Drop particles touching the image border (their size is unknown).
     background_px : float
-        If > 0, subtract a Gaussian-smoothed background of this sigma (px) before thresholding, for
-        particles on a slowly varying support or inside a bright layer (choose a few particle radii).
+        If > 0, subtract a background before thresholding (particles on an uneven support or inside
+        a bright layer): see ``background``.
+    poisson : bool
+        The image is shot-noise-limited counts: segment its Anscombe transform, whose noise is the
+        same (sd 1) in dark and bright regions, so one threshold suits particles in every layer.
+    background : {"gaussian", "tophat"}
+        ``"gaussian"``: the image smoothed with sigma ``background_px`` (slowly varying support);
+        ``"tophat"``: a grey-level opening with a disc of radius ``background_px`` (white top-hat:
+        keeps bright features narrower than the disc, follows sharp layer boundaries; choose about
+        twice the largest particle radius).
 
     Returns
     -------
@@ -79,13 +90,24 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
     if not finite.any():
         raise InputError("segment_particles: the image has no finite pixels")
     img = np.where(finite, img, np.nanmin(img))
-    if background_px > 0:
-        img = img - ndimage.gaussian_filter(img, background_px)
+    if poisson:
+        from .denoise import anscombe
+
+        img = anscombe(np.maximum(img, 0.0))
     if smooth_px > 0:
         img = ndimage.gaussian_filter(img, smooth_px)
+    if background_px > 0:
+        if background == "gaussian":
+            img = img - ndimage.gaussian_filter(img, background_px)
+        elif background == "tophat":
+            r = int(np.ceil(background_px))
+            yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+            img = img - ndimage.grey_opening(img, footprint=yy ** 2 + xx ** 2 <= background_px ** 2)
+        else:
+            raise InputError(f"background must be 'gaussian' or 'tophat', got {background!r}")
     if isinstance(threshold, str):
         methods = {"otsu": filters.threshold_otsu, "li": filters.threshold_li,
-                   "triangle": filters.threshold_triangle}
+                   "triangle": filters.threshold_triangle, "noise": _noise_threshold}
         if threshold not in methods:
             raise InputError(f"threshold must be one of {sorted(methods)} or a number, got {threshold!r}")
         level = methods[threshold](img)
@@ -107,6 +129,11 @@ def segment_particles(image, *, pixel_size_nm: float = 1.0, smooth_px: float = 1
         small[0] = False
         labels[small[labels]] = 0
     return segmentation.relabel_sequential(labels)[0].astype(np.int32)
+
+
+def _noise_threshold(img, k: float = 5.0) -> float:
+    med = np.median(img)
+    return float(med + k * 1.4826 * np.median(np.abs(img - med)))
 
 
 def mean_per_label(labels, values) -> np.ndarray:
