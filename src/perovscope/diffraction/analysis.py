@@ -1,0 +1,216 @@
+"""Labelled 4D-STEM workflow: disks over dask chunks of scan positions, then lattice, strain, phases.
+
+The only pass over the (possibly larger-than-memory) data is :func:`bragg_disks_map`: every chunk of
+scan positions (detector axes whole) is turned into a small table of disks plus two pattern totals.
+Everything after that — the Bragg-vector map, the lattice fits, the reference, strain with uncertainty,
+phase matching, reason codes — works on those tables in memory, so memory is bounded by the chunk size.
+
+References
+----------
+.. [1] C. Ophus, Microsc. Microanal. 25, 563 (2019).
+.. [2] B. H. Savitzky et al., Microsc. Microanal. 27, 712 (2021).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from .calibration import Calibration, calibration_from_coords, pixel_size_from_convergence
+from .detector import disk_mask, electron_wavelength_nm
+from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks, synthetic_probe
+from .lattice import REASONS, auto_basis, fit_lattice
+from .phase_map import candidate_lattices, match_phases, pattern_basis
+from .strain import auto_reference_mask, reference_basis, strain_from_basis
+from .virtual import beam_centre, virtual_images
+
+__all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
+
+_N_STATS = 2  # total counts, counts inside the central (bright-field) disk
+
+
+def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) -> np.ndarray:
+    """A probe template for ``da``: from the convergence angle when calibrated, else from the data.
+
+    With ``convergence_semiangle_mrad``, ``beam_energy_keV`` and a detector in 1/nm the disk radius is
+    ``α/λ`` [1]_; otherwise the bright-field disk of the mean pattern gives the radius and edge width.
+    """
+    cal = calibration or calibration_from_coords(da)
+    a, e = da.attrs.get("convergence_semiangle_mrad"), da.attrs.get("beam_energy_keV")
+    mean = np.asarray(da.mean(da.dims[:-2]).values, float)
+    cy, cx = beam_centre(mean)
+    h = int(min(mean.shape) // 4)
+    iy, ix = int(round(cy)), int(round(cx))
+    crop = mean[max(iy - h, 0):iy + h + 1, max(ix - h, 0):ix + h + 1]
+    r_px, edge = disk_model_parameters(crop - np.median(mean))
+    if a and e and cal.pixel_size_inv_nm:
+        r_px = float(a) * 1e-3 / electron_wavelength_nm(float(e)) / cal.pixel_size_inv_nm
+    return synthetic_probe(r_px, edge_px=min(max(edge, 0.3), 1.5))
+
+
+def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
+    """Disks and totals of a block ``(..., ky, kx)`` → ``(..., max_disks·7 + 2)`` (one pass)."""
+    d = find_bragg_disks(patterns, probe, bad_mask=bad_mask, **opts)
+
+    ny, nx = patterns.shape[-2:]
+    masks = np.stack([np.ones((ny, nx)), disk_mask((ny, nx), bf_radius, centre=centre)])
+    if bad_mask is not None:
+        masks = masks * ~np.asarray(bad_mask, bool)
+    stats = virtual_images(patterns, masks)
+    flat = d.stacked().reshape(*patterns.shape[:-2], -1)
+    return np.concatenate([flat, stats], -1)
+
+
+def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | None = None,
+                    bad_mask=None, max_disks: int = 48, **options) -> xr.Dataset:
+    """Bragg disks of every pattern (lazy over the scan chunks of ``da``), as an xarray Dataset.
+
+    Variables over ``(..., disk)``: ``y``, ``x`` (detector px), ``intensity``, ``snr``, ``quality``,
+    ``sigma_y``, ``sigma_x``; over the scan: ``total_counts``, ``bf_counts``. ``options`` go to
+    :func:`.disks.find_bragg_disks` (``min_snr``, ``refine``, ...).
+    """
+    if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
+        raise InputError(f"expected a 4D-STEM DataArray with detector dims ('ky', 'kx'), got {da.dims}")
+    probe = estimate_probe(da, calibration=calibration) if probe is None else np.asarray(probe, float)
+    cal = calibration or calibration_from_coords(da)
+    centre = cal.centre
+    radius = disk_model_parameters(probe)[0]
+    nf = len(DISK_FIELDS)
+    n_out = max_disks * nf + _N_STATS
+    opts = dict(options, max_disks=max_disks)
+    data = da
+    if getattr(da.data, "chunks", None) is not None:
+        data = da.chunk({"ky": -1, "kx": -1})
+    out = xr.apply_ufunc(
+        _block, data, input_core_dims=[["ky", "kx"]], output_core_dims=[["feature"]],
+        dask="parallelized", output_dtypes=[np.float64],
+        kwargs={"probe": probe, "centre": centre, "bf_radius": radius + 2.0, "bad_mask": bad_mask,
+                "opts": opts},
+        dask_gufunc_kwargs={"output_sizes": {"feature": n_out}},
+    )
+    disks = out.isel(feature=slice(0, max_disks * nf))
+    nav = list(da.dims[:-2])
+    ds = xr.Dataset()
+    shaped = disks.data.reshape(disks.shape[:-1] + (max_disks, nf))
+    for i, name in enumerate(DISK_FIELDS):
+        ds[name] = (nav + ["disk"], shaped[..., i])
+    ds["total_counts"] = (nav, out.isel(feature=-2).data)
+    ds["bf_counts"] = (nav, out.isel(feature=-1).data)
+    for name in nav:
+        if name in da.coords:
+            ds = ds.assign_coords({name: da[name]})
+    for n in ("y", "x", "sigma_y", "sigma_x"):
+        ds[n].attrs["units"] = "px"
+    ds["intensity"].attrs["units"] = "counts"
+    ds.attrs.update(probe_radius_px=radius, calibration=cal.to_attrs())
+    return ds
+
+
+def _classify(fit_reason, disks: BraggDisks, total, bf, *, min_disks, vacuum_fraction, amorphous_index):
+    """Reason codes and the crystallinity index (Bragg / all scattered intensity)."""
+    inten = np.nan_to_num(disks.intensity)
+    central = np.max(inten, -1)
+    bragg = inten.sum(-1) - central
+    scattered = np.clip(total - central, 1e-9, None)
+    cryst = np.clip(bragg / scattered, 0, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, 1.0 - bf / total, np.nan)
+    reason = fit_reason.copy()
+    few = reason == REASONS["too_few_disks"]
+    reason[few & (frac < vacuum_fraction)] = REASONS["vacuum"]
+    reason[few & (frac >= vacuum_fraction) & (cryst < amorphous_index)] = REASONS["amorphous"]
+    reason[~np.isfinite(total)] = REASONS["fit_failed"]
+    return reason, np.where(np.isfinite(total), cryst, np.nan)
+
+
+def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None = None,
+               reference="auto", basis=None, min_disks: int = 5, phases: bool = True,
+               vacuum_fraction: float = 0.05, amorphous_index: float = 0.05, bad_mask=None,
+               disks: xr.Dataset | None = None, **options) -> xr.Dataset:
+    """Strain (with uncertainty), rotation, phase and crystallinity maps of a 4D-STEM DataArray.
+
+    Parameters
+    ----------
+    da : xarray.DataArray ``(time?, scan_y, scan_x, ky, kx)``
+        Counts; numpy- or dask-backed (chunk over scan positions).
+    probe : array, optional
+        Vacuum probe or template; default :func:`estimate_probe`.
+    calibration : Calibration, optional
+        Default from the ``kx`` coordinate (1/nm or px), optical axis at the detector centre.
+    reference : "auto" or bool array over the scan
+        Region the strain is measured against; "auto" picks the least-strained crystalline area
+        (:func:`.strain.auto_reference_mask`), on the first frame when there is a ``time`` axis.
+    basis : array (2, 2), optional
+        Lattice basis (columns g1, g2, calibrated units); default from the Bragg-vector map.
+    phases : bool
+        Also match each pattern to the phase library (needs a pixel size in 1/nm).
+    disks : xarray.Dataset, optional
+        Result of :func:`bragg_disks_map` to reuse (skips the pass over the data).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``exx, eyy, exy, theta`` (deg) and ``*_std``; ``reason`` (uint8, see ``flag_meanings``),
+        ``n_disks``, ``residual``, ``crystallinity``, ``reference_mask`` and, with ``phases``,
+        ``phase`` (index into attr ``phase_names``, -1 none), ``phase_confidence``,
+        ``lattice_parameter_nm``, ``cl_fraction``.
+    """
+    cal = calibration or calibration_from_coords(da)
+    if disks is None:
+        disks = bragg_disks_map(da, probe, calibration=cal, bad_mask=bad_mask, **options)
+    disks = disks.compute()
+    d = BraggDisks(*(disks[n].values for n in DISK_FIELDS))
+    radius = float(disks.attrs["probe_radius_px"])
+    if cal.pixel_size_inv_nm is None and da.attrs.get("convergence_semiangle_mrad") and \
+            da.attrs.get("beam_energy_keV"):
+        cal = cal.with_(pixel_size_inv_nm=pixel_size_from_convergence(
+            radius, convergence_semiangle_mrad=float(da.attrs["convergence_semiangle_mrad"]),
+            beam_energy_keV=float(da.attrs["beam_energy_keV"])))
+    qx, qy, sig = cal.to_reciprocal(d.y, d.x, d.sigma_y, d.sigma_x)
+    scale = np.sqrt(abs(np.linalg.det(cal.matrix)))
+    min_len = 2.0 * radius * scale
+    G = auto_basis(qx, qy, d.intensity, min_length=min_len) if basis is None else np.asarray(basis)
+    fit = fit_lattice(qx, qy, sig, d.intensity, G, min_disks=min_disks)
+    nav = list(disks["total_counts"].dims)
+    reason, cryst = _classify(fit.reason, d, disks["total_counts"].values, disks["bf_counts"].values,
+                              min_disks=min_disks, vacuum_fraction=vacuum_fraction,
+                              amorphous_index=amorphous_index)
+    first = (0,) if "time" in nav else ()
+    if isinstance(reference, str):
+        if reference != "auto":
+            raise InputError(f"reference must be 'auto' or a boolean mask, got {reference!r}")
+        ref_mask = auto_reference_mask(fit.basis[first])
+    else:
+        ref_mask = np.asarray(reference, bool)
+        if ref_mask.shape != fit.basis[first].shape[:-2]:
+            raise InputError(f"reference mask shape {ref_mask.shape} does not match the scan "
+                             f"{fit.basis[first].shape[:-2]}")
+    G0, cov0 = reference_basis(fit.basis[first], ref_mask, cov_x=fit.cov_x[first], cov_y=fit.cov_y[first])
+    st = strain_from_basis(fit.basis, G0, cov_x=fit.cov_x, cov_y=fit.cov_y, reference_cov=cov0)
+    ds = xr.Dataset(coords={k: disks[k] for k in nav if k in disks.coords})
+    for name in ("exx", "eyy", "exy", "theta"):
+        unit = "deg" if name == "theta" else "1"
+        ds[name] = (nav, getattr(st, name), {"units": unit})
+        ds[name + "_std"] = (nav, getattr(st, name + "_std"),
+                             {"units": unit, "long_name": f"standard uncertainty of {name}"})
+    ds["reason"] = (nav, reason.astype(np.uint8), {"units": "1", "flag_values": list(REASONS.values()),
+                                                   "flag_meanings": " ".join(REASONS)})
+    ds["n_disks"] = (nav, fit.n_disks.astype(np.int16), {"units": "1"})
+    ds["residual"] = (nav, fit.residual, {"units": cal.units})
+    ds["crystallinity"] = (nav, cryst, {"units": "1", "long_name": "Bragg / scattered intensity"})
+    ref_dims = nav[1:] if first else nav
+    ds["reference_mask"] = (ref_dims, ref_mask, {"units": "1"})
+    if phases and cal.pixel_size_inv_nm is not None:
+        own = pattern_basis(qx, qy, sig, d.intensity, min_length=min_len, min_disks=min_disks)
+        g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
+        pm = match_phases(own.basis, candidate_lattices(g_max=g_max))
+        ds["phase"] = (nav, pm.label.astype(np.int16), {"units": "1", "phase_names": pm.names})
+        ds["phase_confidence"] = (nav, pm.confidence, {"units": "1"})
+        ds["lattice_parameter_nm"] = (nav, pm.lattice_parameter_nm, {"units": "nm"})
+        ds["cl_fraction"] = (nav, pm.cl_fraction, {"units": "1", "long_name": "Vegard Cl fraction x"})
+    ds.attrs.update(basis=G.tolist(), reference_basis=G0.tolist(), basis_units=cal.units,
+                    calibration=cal.to_attrs(), signal="map",
+                    strain_convention="g = (I + eps + omega)^-T g_ref, (x, y) components, x = last axis; "
+                                      "theta > 0 turns +x towards +y")
+    return ds
