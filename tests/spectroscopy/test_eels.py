@@ -64,6 +64,10 @@ def test_background_map_crop_units_and_lazy(eels_linescan):
     lazy = eels_background_map(da.chunk({"x": 7}), window=(580, 615))
     assert hasattr(lazy["background_subtracted"].data, "dask")
     xr.testing.assert_allclose(lazy.compute(), ds)
+    # a 2-D map with odd chunks gives the same numbers as the eager line scan, pixel by pixel
+    si = xr.concat([da, da], dim="y").transpose("y", "x", "energy")
+    lazy2 = eels_background_map(si.chunk({"y": 1, "x": 13}), window=(580, 615)).compute()
+    np.testing.assert_allclose(lazy2["power_law_r"].values[1], ds["power_law_r"].values, rtol=1e-9)
 
 
 def test_iodine_profile_recovered(eels_linescan):

@@ -47,9 +47,9 @@ def bad_pixel_mask(spectra) -> np.ndarray:
     its total is negative (an over-subtracted dark reference).
     """
     s = np.asarray(spectra)
-    finite = np.all(np.isfinite(s), axis=-1)
-    total = np.sum(np.where(np.isfinite(s), s, 0), axis=-1, dtype=float)
-    allzero = np.all(s == 0, axis=-1)
+    total = np.sum(s, axis=-1, dtype=float)
+    finite = np.isfinite(total)  # NaN/inf anywhere in a spectrum makes its total non-finite
+    allzero = np.count_nonzero(s, axis=-1) == 0
     code = np.zeros(s.shape[:-1], dtype=np.int8)
     code[total < 0] = 3
     code[allzero] = 2

@@ -144,24 +144,31 @@ def levenberg_marquardt(model: Callable, jacobian: Callable, y, p0, *, lower=Non
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        pa, ya, mua = p[idx], yf[idx], mu[idx]
+        sel = slice(None) if idx.size == npx else idx  # views while every pixel is active
+        pa, ya, mua, wsel = p[sel], yf[sel], mu[sel], w_ch[sel]
         jac = jacobian(pa)
-        wa = weights(mua, w_ch[idx])
+        wa = weights(mua, wsel)
         jw = jac * wa[:, :, None]
-        a = np.einsum("inp,inq->ipq", jw, jac)
-        g = np.einsum("inp,in->ip", jw, ya - mua)
+        jwt = jw.transpose(0, 2, 1)
+        a = jwt @ jac  # batched J^T W J (matmul is much faster than einsum for small p)
+        g = (jwt @ (ya - mua)[:, :, None])[:, :, 0]
         diag = np.einsum("ipp->ip", a)
         damped = a + lam[idx, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
         ok = np.all(np.isfinite(damped), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
         step = np.zeros_like(pa)
-        if ok.any():
+        if ok.all():
+            try:
+                step = np.linalg.solve(damped, g[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                step = _solve_robust(damped, g)
+        elif ok.any():
             try:
                 step[ok] = np.linalg.solve(damped[ok], g[ok][:, :, None])[:, :, 0]
             except np.linalg.LinAlgError:
                 step[ok] = _solve_robust(damped[ok], g[ok])
         trial = np.clip(pa + step, lo, hi)
         mu_t = model(trial)
-        cost_t = _cost(ya, mu_t, w_ch[idx], poisson)
+        cost_t = _cost(ya, mu_t, wsel, poisson)
         better = ok & np.isfinite(cost_t) & (cost_t <= cost[idx])
         rel = (cost[idx] - cost_t) / np.maximum(np.abs(cost[idx]), 1e-300)
         small_step = np.all(np.abs(trial - pa) <= 1e-10 * (np.abs(pa) + 1e-10), axis=1)
@@ -176,7 +183,7 @@ def levenberg_marquardt(model: Callable, jacobian: Callable, y, p0, *, lower=Non
     # standard errors from the (undamped) curvature at the solution
     jac = jacobian(p)
     jw = jac * weights(mu, w_ch)[:, :, None]
-    a = np.einsum("inp,inq->ipq", jw, jac)
+    a = jw.transpose(0, 2, 1) @ jac
     cov = _inverse_robust(a)
     if sigma is None and not poisson:
         # noise level unknown and possibly channel-dependent (Poisson counts fitted by least
@@ -184,7 +191,7 @@ def levenberg_marquardt(model: Callable, jacobian: Callable, y, p0, *, lower=Non
         # n/(n-p) small-sample factor
         nch = np.sum(w_ch > 0, axis=1)
         r2 = w_ch * (yf - mu) ** 2
-        meat = np.einsum("inp,in,inq->ipq", jac, r2, jac)
+        meat = (jac * r2[:, :, None]).transpose(0, 2, 1) @ jac
         cov = cov @ meat @ cov * (nch / np.maximum(nch - npar, 1))[:, None, None]
     var = np.einsum("ipp->ip", cov)
     std = np.sqrt(np.where(var >= 0, var, np.nan))

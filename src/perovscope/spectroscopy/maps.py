@@ -9,6 +9,8 @@ output, dask input stays lazy.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import xarray as xr
 
@@ -22,7 +24,7 @@ __all__ = ["cl_peak_map", "eels_background_map", "eels_edge_map", "edx_quantify_
            "PIXELS_PER_BLOCK"]
 
 #: Pixels per block for eager inputs (bounds memory of the batched Jacobians).
-PIXELS_PER_BLOCK = 2048
+PIXELS_PER_BLOCK = 1024
 
 
 def _is_lazy(da) -> bool:
@@ -30,28 +32,49 @@ def _is_lazy(da) -> bool:
 
 
 def _prepare(da, spec):
-    """Chunk so that the spectral axis is whole and blocks hold at most ~PIXELS_PER_BLOCK pixels
-    (user chunks that are already smaller are kept)."""
+    """Put the spectral axis last; for dask input rechunk to blocks of about ``PIXELS_PER_BLOCK``
+    pixels with the whole spectral axis (bounded memory, and few enough blocks that per-block
+    overhead does not dominate)."""
     lead = [d for d in da.dims if d != spec]
     da = da.transpose(*lead, spec)
-    lazy = _is_lazy(da)
-    if lazy:
-        da = da.chunk({spec: -1})
-        biggest = int(np.prod([max(c) for c in da.chunks[:-1]])) if lead else 1
-        if biggest <= PIXELS_PER_BLOCK:
-            return da, True
+    if not _is_lazy(da):
+        return da, False
     chunks, budget = {spec: -1}, PIXELS_PER_BLOCK
     for d in reversed(lead):  # fill the fastest dims first
         chunks[d] = max(1, min(da.sizes[d], budget))
         budget = max(1, budget // da.sizes[d]) if chunks[d] == da.sizes[d] else 1
-    return da.chunk(chunks), lazy
+    return da.chunk(chunks), True
 
 
-def _apply(func, da, spec, out_dims, out_sizes, lazy, exclude=()):
-    out = xr.apply_ufunc(func, da, input_core_dims=[[spec]], output_core_dims=[out_dims],
-                         exclude_dims=set(exclude), dask="parallelized", output_dtypes=[float],
-                         dask_gufunc_kwargs={"output_sizes": out_sizes, "allow_rechunk": False})
-    return out if lazy else out.compute()
+def _apply(func, da, spec, out_dims, out_sizes, lazy, exclude=(), dtype=float):
+    """Run ``func`` (block (..., n) -> (..., *out_sizes)) over all pixels of ``da``.
+
+    Lazy input: ``xarray.apply_ufunc(dask="parallelized")`` block by block. Eager input: the same
+    function on numpy blocks of ``PIXELS_PER_BLOCK`` pixels in a loop over blocks (no graph overhead).
+    """
+    def flat(block):  # every core sees (pixels, n) and returns (pixels, ...)
+        block = np.asarray(block)
+        out = func(block.reshape(-1, block.shape[-1]))
+        return out.reshape(block.shape[:-1] + out.shape[1:])
+
+    if lazy:
+        return xr.apply_ufunc(flat, da, input_core_dims=[[spec]], output_core_dims=[out_dims],
+                              exclude_dims=set(exclude), dask="parallelized", output_dtypes=[dtype],
+                              dask_gufunc_kwargs={"output_sizes": out_sizes, "allow_rechunk": False})
+    arr = np.asarray(da.data)
+    lead = arr.shape[:-1]
+    flat = arr.reshape(-1, arr.shape[-1])
+    starts = range(0, max(flat.shape[0], 1), PIXELS_PER_BLOCK)
+    if len(starts) > 1:  # blocks on threads: numpy releases the GIL in the heavy array work
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(lambda i: func(flat[i:i + PIXELS_PER_BLOCK]), starts))
+    else:
+        parts = [func(flat)]
+    out = np.concatenate(parts, axis=0).reshape(lead + tuple(out_sizes[d] for d in out_dims))
+    dims = [d for d in da.dims if d != spec] + list(out_dims)
+    return xr.DataArray(out, dims=dims, coords=_spatial_coords(da, spec))
 
 
 def _spatial_coords(da, spec):
@@ -131,16 +154,32 @@ def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop
     start = sl.start if crop else 0
     e_out = e[start:]
 
+    log_e = np.log(e_out)
+    n_out = e_out.size
+
+    # float32 spectra stay float32 (half the bytes to write); float64 stays float64
+    out_dtype = np.result_type(da.dtype, np.float32)
+
     def core_fit(block):
         f = power_law_background(block, e, window=window, poisson=poisson)
         return np.stack([f.A, f.r, f.A_std, f.r_std, f.flag.astype(float)], axis=-1)
 
+    def core_sub(block, amp, expo):
+        sub = np.empty(block.shape[:-1] + (n_out,), dtype=out_dtype)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            np.multiply(-expo[..., None], log_e, out=sub)  # in place: no full-size temporaries
+            sub += np.log(amp)[..., None]
+            np.exp(sub, out=sub)
+            np.subtract(block[..., start:], sub, out=sub)
+        return sub
+
     fit = _apply(core_fit, da, spec, ["_field"], {"_field": 5}, lazy)
     a, r = fit.isel(_field=0, drop=True), fit.isel(_field=1, drop=True)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        bg = a * xr.DataArray(e_out, dims=[spec]) ** (-r)
-    sub = da.isel({spec: slice(start, None)}) - bg
-    sub = sub.transpose(*[d for d in da.dims])
+    sub = xr.apply_ufunc(core_sub, da, a, r, input_core_dims=[[spec], [], []],
+                         output_core_dims=[["_e_out"]], dask="parallelized",
+                         output_dtypes=[out_dtype], dask_gufunc_kwargs={"output_sizes": {
+                             "_e_out": n_out}})
+    sub = sub.rename(_e_out=spec).assign_coords({spec: e_out})
     sub = sub.assign_attrs(units=da.attrs.get("units", "counts"), signal="eels",
                            description="counts minus power-law background")
     sub[spec].attrs.update(da[spec].attrs)
