@@ -212,7 +212,7 @@ def stream_device(path: str | os.PathLike, *, progress: bool = False, **kwargs) 
     """Simulate a device session straight into a zarr results store with bounded memory.
 
     The 4D-STEM, HAADF and EDX arrays are rendered block by block (a frame, or a band of scan rows
-    of ~8 M detector pixels) while :func:`perovscope.io.save` writes them, so memory stays at a few
+    of ~4 M detector pixels) while :func:`perovscope.io.save` writes them, so memory stays at a few
     blocks whatever the number of frames or the scan size. The store equals ``simulate_device``'s tree
     for the same parameters. Keyword arguments are those of :func:`simulate_device`.
 

@@ -98,7 +98,7 @@ def prepare(p: dict, grids: dict) -> Session:
                    radius_px, energy, spectra, z, ne, dtypes)
 
 
-def rows_per_chunk(sess: Session, *, max_values: float = 8e6) -> int:
+def rows_per_chunk(sess: Session, *, max_values: float = 4e6) -> int:
     """Scan rows per 4D-STEM block so that one block holds at most ~``max_values`` detector pixels."""
     ny, nx = sess.grids["4dstem"]["shape"]
     det = sess.p["detector_shape"]

@@ -132,13 +132,15 @@ def render_patterns(ky_px, kx_px, amplitude, *, detector_shape, disk_radius_px: 
     kern_f = sfft.rfft2(kern)
     n = ky_px.shape[0]
     out = np.empty((n, ny, nx), dtype=np.float32)
+    if diffuse is not None:
+        diffuse = np.asarray(diffuse)
+        flat_templates = np.asarray(diffuse_templates).reshape(len(diffuse_templates), -1)
     for s in range(0, n, batch):
         sl = slice(s, min(n, s + batch))
         pts = splat_disks(ky_px[sl], kx_px[sl], amplitude[sl], padded=padded, origin=origin)
         conv = sfft.irfft2(sfft.rfft2(pts, workers=-1) * kern_f, s=(padded, padded), workers=-1)
-        out[sl] = conv[:, off_y:off_y + ny, off_x:off_x + nx]
-    if diffuse is not None:
-        d = np.asarray(diffuse) @ np.asarray(diffuse_templates).reshape(len(diffuse_templates), -1)
-        out += d.reshape(n, ny, nx).astype(np.float32)
-    np.maximum(out, 0.0, out=out)  # FFT round-off
+        block = conv[:, off_y:off_y + ny, off_x:off_x + nx]
+        if diffuse is not None:
+            block = block + (diffuse[sl] @ flat_templates).reshape(-1, ny, nx)
+        out[sl] = np.maximum(block, 0.0)  # FFT round-off
     return out
