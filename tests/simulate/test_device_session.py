@@ -174,3 +174,15 @@ def test_row_bands_render_the_same_patterns():
     whole = render_4dstem_block(sess, 1, 0, 6)
     bands = np.concatenate([render_4dstem_block(sess, 1, a, b) for a, b in ((0, 1), (1, 4), (4, 6))], axis=1)
     np.testing.assert_array_equal(whole, bands)
+
+
+def test_bias_log_csv_round_trip(tmp_path, device_small):
+    from perovscope.io import read
+    from perovscope.simulate import write_bias_log_csv
+
+    path = write_bias_log_csv(device_small, tmp_path / "bias.csv")
+    back = read(path)
+    log = device_small["bias_log"].dataset
+    np.testing.assert_allclose(back["time"].values, log.time.values, rtol=1e-8)
+    for name in ("current_A", "voltage_V", "el_intensity"):
+        np.testing.assert_allclose(back[name].values, log[name].values, rtol=1e-8)

@@ -13,14 +13,14 @@ Public API (see ``docs/simulate.md``):
 """
 
 from .composite import simulate_composite
-from .device import simulate_device, stream_device
+from .device import simulate_device, stream_device, write_bias_log_csv
 from .eds import eds_expected, element_spectra, energy_axis_eV, render_eds
 from .glass_domains import simulate_glass_domains
 from .haadf import electrons_per_pixel, haadf_expected, render_haadf
 from .nanospheres import simulate_nanospheres
 
 __all__ = [
-    "simulate_device", "stream_device",
+    "simulate_device", "stream_device", "write_bias_log_csv",
     "simulate_composite", "simulate_nanospheres", "simulate_glass_domains",
     "render_haadf", "haadf_expected", "electrons_per_pixel",
     "render_eds", "eds_expected", "element_spectra", "energy_axis_eV",

@@ -32,7 +32,7 @@ from .device_truth import build_truth, reference_deformation, strain_components
 from .fields import sample_fields
 from .materials import ELEMENTS
 
-__all__ = ["simulate_device", "stream_device", "device_grids"]
+__all__ = ["simulate_device", "stream_device", "device_grids", "write_bias_log_csv"]
 
 
 def device_grids(p: dict) -> dict:
@@ -224,3 +224,19 @@ def stream_device(path: str | os.PathLike, *, progress: bool = False, **kwargs) 
     tree = _build_tree(validate(kwargs))
     with dask.config.set(scheduler="threads"), dask_progress(progress, label="simulating device"):
         return save(tree, path)
+
+
+def write_bias_log_csv(tree_or_log, path: str | os.PathLike) -> Path:
+    """Write the electrical log as ``time_s,current_A,voltage_V,el_intensity`` CSV (one row per sample).
+
+    ``tree_or_log`` is a device tree (its ``bias_log`` node is used) or the log Dataset itself. This is
+    the plain device-log format :func:`perovscope.io.read` reads back into the same Dataset.
+    """
+    log = tree_or_log["bias_log"].to_dataset() if isinstance(tree_or_log, xr.DataTree) else tree_or_log
+    path = Path(path)
+    cols = np.column_stack([log["time"].values, log["current_A"].values, log["voltage_V"].values,
+                            log["el_intensity"].values])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, cols, delimiter=",", fmt="%.9g", header="time_s,current_A,voltage_V,el_intensity",
+               comments="")
+    return path
