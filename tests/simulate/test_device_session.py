@@ -83,7 +83,8 @@ def test_affine_maps_pixel_grids_onto_haadf(device_small):
     ({"haadf_dose_e_per_A2": float("nan")}, "haadf_dose"), ({"x_cl": 1.2}, "x_cl"),
     ({"x_cl": -0.1}, "x_cl"), ({"pb_metal_fraction": 2}, "pb_metal_fraction"),
     ({"scan_shape": (0, 4)}, "scan_shape"), ({"n_frames": 0}, "n_frames"),
-    ({"not_a_parameter": 1}, "not_a_parameter"), ({"detector_shape": (32, 48)}, "detector_shape"),
+    ({"not_a_parameter": 1}, "not_a_parameter"),
+    ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"), ({"detector_shape": (32, 48)}, "detector_shape"),
 ])
 def test_bad_arguments_raise_input_error_naming_parameter(kw, name):
     with pytest.raises(InputError, match=name):

@@ -172,7 +172,10 @@ def validate(kwargs: dict) -> dict:
         p[name] = _num(name, p[name])
     p["drift_velocity_px"] = tuple(_num("drift_velocity_px", v)
                                    for v in np.broadcast_to(p["drift_velocity_px"], (2,)))
-    p["seed"] = int(p["seed"])
+    seed = p["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(f"seed={seed!r}: must be a non-negative integer")
+    p["seed"] = int(seed)
     p["noise"] = bool(p["noise"])
     p["a_ref_nm"] = float(vegard_lattice_parameter_nm(p["x_cl"]))
     return p
