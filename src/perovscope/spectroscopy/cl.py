@@ -209,6 +209,7 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
     flag = np.where(bad, FLAG_MASKED, res.flag).astype(np.int8)
     a, c, s = p[:, 0:3 * k:3], p[:, 1:3 * k:3], p[:, 2:3 * k:3]
     var = np.einsum("ipp->ip", cov)
+    var = np.where(var >= 0, var, np.nan)  # a non-positive-definite curvature has no error bar
     a_sd, c_sd, s_sd = (np.sqrt(var[:, j:3 * k:3]) for j in range(3))
     root2pi = np.sqrt(2.0 * np.pi)
     inten = a * s * root2pi

@@ -33,7 +33,7 @@ from .xray_lines import XrayLine, detector_fwhm_eV, xray_lines
 __all__ = ["EdxModel", "EdxFit", "edx_model", "fit_edx", "quantification_family"]
 
 #: Absorption energies (eV) of the Kramers background ladder.
-_ABSORPTION_LADDER_EV = (300.0, 700.0, 1200.0, 2000.0)
+_ABSORPTION_LADDER_EV = (0.0, 200.0, 500.0, 1000.0, 2000.0)
 
 
 class EdxModel(NamedTuple):
@@ -110,7 +110,7 @@ def _family_shape(lines: list[XrayLine], energy, fwhm_mn_ka):
 
 
 def edx_model(energy, elements, *, beam_energy_keV: float = 200.0, fwhm_mn_ka: float = 130.0,
-              background: str = "kramers", n_background: int = 4, fit_range=None) -> EdxModel:
+              background: str = "kramers", n_background: int = 5, fit_range=None) -> EdxModel:
     """Build the linear EDX model (line families + background) on an energy axis (eV).
 
     Parameters

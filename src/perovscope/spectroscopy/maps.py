@@ -14,6 +14,7 @@ import os
 import numpy as np
 import xarray as xr
 
+from ..errors import InputError
 from ._common import spectral_dim, window_slice
 from .cl import fit_gaussian
 from .edx import edx_model, fit_edx
@@ -223,8 +224,13 @@ def eels_edge_map(da: xr.DataArray, *, edges, background_window, width: float = 
 
 def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | None = None,
                      k_factors=None, fwhm_mn_ka: float = 130.0, background: str = "kramers",
-                     poisson: bool = False, fit_range=None) -> xr.Dataset:
+                     poisson: bool = False, fit_range=None, quantify=None) -> xr.Dataset:
     """Fit every EDX spectrum (line families + background) and quantify with Cliff–Lorimer.
+
+    ``elements`` are all fitted (list every element whose lines are present, so that overlaps are
+    modelled); ``quantify`` (default: all of them) are the elements normalised to 100 at.% —
+    e.g. only the cations and halides of the emitter, leaving out C or Cu from the support. The
+    atomic/weight percent of the other elements are NaN.
 
     Returns
     -------
@@ -245,6 +251,12 @@ def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | Non
                       background=background, fit_range=fit_range)
     fams = [model.families[c] for c in model.quant_columns]
     n = len(elements)
+    quantify = list(elements) if quantify is None else list(quantify)
+    missing = [el for el in quantify if el not in elements]
+    if missing or not quantify:
+        raise InputError(f"quantify={quantify!r}: must be a non-empty subset of elements {elements}")
+    qidx = [elements.index(el) for el in quantify]
+    qfams = [fams[i] for i in qidx]
 
     def core(block):
         f = fit_edx(block, e, elements, model=model, poisson=poisson)
@@ -254,13 +266,17 @@ def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | Non
     net = out.isel(_field=slice(0, n)).rename(_field="element").assign_coords(element=elements)
     net_sd = out.isel(_field=slice(n, 2 * n)).rename(_field="element").assign_coords(
         element=elements)
-    q0 = cliff_lorimer(np.ones((1, n)), elements, families=fams, k_factors=k_factors,
+    q0 = cliff_lorimer(np.ones((1, len(quantify))), quantify, families=qfams, k_factors=k_factors,
                        beam_energy_keV=kv)
 
     def quant(block):
-        q = cliff_lorimer(block, elements, families=fams, k_factors=q0.k_factors,
+        q = cliff_lorimer(block[..., qidx], quantify, families=qfams, k_factors=q0.k_factors,
                           beam_energy_keV=kv)
-        return np.concatenate([q.atomic_percent, q.weight_percent], axis=-1)
+        at = np.full(block.shape, np.nan)
+        wt = np.full(block.shape, np.nan)
+        at[..., qidx] = q.atomic_percent
+        wt[..., qidx] = q.weight_percent
+        return np.concatenate([at, wt], axis=-1)
 
     qa = xr.apply_ufunc(quant, net, input_core_dims=[["element"]], output_core_dims=[["_q"]],
                         dask="parallelized", output_dtypes=[float],
@@ -275,6 +291,7 @@ def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | Non
     })
     ds["element"].attrs["units"] = "1"
     ds.attrs.update(signal="eds", beam_energy_keV=kv, quant_lines=list(model.quant_lines),
-                    k_factors=dict(q0.k_factors), background=background, fwhm_mn_ka=fwhm_mn_ka,
+                    k_factors=dict(q0.k_factors), quantified=quantify, background=background,
+                    fwhm_mn_ka=fwhm_mn_ka,
                     method="Cliff-Lorimer, thin foil")
     return ds
