@@ -53,7 +53,7 @@ def _render(shape, ys, xs, amps, radius, n_sub=32):
 
 
 def make_strained_4dstem(*, scan=(24, 20), det=96, pixel_inv_nm=0.1, x_cl=0.3, radius_px=4.0,
-                         electrons=1.0e5, interface_row=6, misfit=0.01, decay_rows=2.0, base_angle_deg=7.0,
+                         electrons=2.0e5, interface_row=6, misfit=0.01, decay_rows=2.0, base_angle_deg=7.0,
                          descan_px=1.0, seed=0, noise=True, with_defects=True):
     """Simulate a strained perovskite [001] nanodiffraction scan with its ground truth.
 
@@ -67,7 +67,9 @@ def make_strained_4dstem(*, scan=(24, 20), det=96, pixel_inv_nm=0.1, x_cl=0.3, r
     ny, nx = scan
     P = ny * nx
     row, col = np.mgrid[:ny, :nx]
-    crystal = row >= interface_row
+    pb = np.zeros(scan, bool)
+    pb[2:5, 3:6] = True
+    crystal = (row >= interface_row) & ~pb
     d = np.clip(row - interface_row, 0, None).astype(float)
     exx = np.where(crystal, misfit * np.exp(-d / decay_rows), np.nan)
     eyy, exy = -0.4 * exx, 0.3 * exx
@@ -75,8 +77,6 @@ def make_strained_4dstem(*, scan=(24, 20), det=96, pixel_inv_nm=0.1, x_cl=0.3, r
     region = np.full(scan, REASONS["amorphous"])
     region[crystal] = REASONS["crystal"]
     region[0] = REASONS["vacuum"]
-    pb = np.zeros(scan, bool)
-    pb[2:5, 3:6] = True
     region[pb] = REASONS["pb"]
     a = vegard_lattice_parameter_nm(x_cl)
     rl = reciprocal_lattice("CsPbBr3_cubic", (0, 0, 1), 0.5 * det * pixel_inv_nm * 1.45)
@@ -154,7 +154,7 @@ def make_strained_4dstem(*, scan=(24, 20), det=96, pixel_inv_nm=0.1, x_cl=0.3, r
 
 @pytest.fixture(scope="session")
 def strained():
-    """Default synthetic scan (24×20 positions, 96×96 detector, 1e5 e⁻ per pattern)."""
+    """Default synthetic scan (24×20 positions, 96×96 detector, 2e5 e⁻ per pattern)."""
     return make_strained_4dstem()
 
 
@@ -162,3 +162,9 @@ def strained():
 def small_strained():
     """A 9×7 scan for eager/lazy and CLI tests."""
     return make_strained_4dstem(scan=(9, 7), interface_row=3, decay_rows=1.5, seed=3)
+
+
+@pytest.fixture(scope="session")
+def make_scan():
+    """The generator itself, for tests that need other doses or noise-free data."""
+    return make_strained_4dstem

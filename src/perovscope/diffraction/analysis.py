@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import InputError
+from ..errors import FitError, InputError
 from .calibration import Calibration, calibration_from_coords, pixel_size_from_convergence
 from .detector import disk_mask, electron_wavelength_nm
 from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks, synthetic_probe
@@ -170,7 +170,11 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
     qx, qy, sig = cal.to_reciprocal(d.y, d.x, d.sigma_y, d.sigma_x)
     scale = np.sqrt(abs(np.linalg.det(cal.matrix)))
     min_len = 2.0 * radius * scale
-    G = auto_basis(qx, qy, d.intensity, min_length=min_len) if basis is None else np.asarray(basis)
+    note = ""
+    try:
+        G = auto_basis(qx, qy, d.intensity, min_length=min_len) if basis is None else np.asarray(basis)
+    except FitError as exc:  # no lattice anywhere: every pattern gets NaN and a reason code
+        G, note = np.diag([1e6, 1e6]), str(exc)
     fit = fit_lattice(qx, qy, sig, d.intensity, G, min_disks=min_disks)
     nav = list(disks["total_counts"].dims)
     reason, cryst = _classify(fit.reason, d, disks["total_counts"].values, disks["bf_counts"].values,
@@ -180,13 +184,18 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
     if isinstance(reference, str):
         if reference != "auto":
             raise InputError(f"reference must be 'auto' or a boolean mask, got {reference!r}")
-        ref_mask = auto_reference_mask(fit.basis[first])
+        ref_mask = None if note else auto_reference_mask(fit.basis[first])
     else:
         ref_mask = np.asarray(reference, bool)
         if ref_mask.shape != fit.basis[first].shape[:-2]:
             raise InputError(f"reference mask shape {ref_mask.shape} does not match the scan "
                              f"{fit.basis[first].shape[:-2]}")
-    G0, cov0 = reference_basis(fit.basis[first], ref_mask, cov_x=fit.cov_x[first], cov_y=fit.cov_y[first])
+    if note:
+        ref_mask = np.zeros(fit.basis[first].shape[:-2], bool)
+        G0, cov0 = G, None
+    else:
+        G0, cov0 = reference_basis(fit.basis[first], ref_mask, cov_x=fit.cov_x[first],
+                                   cov_y=fit.cov_y[first])
     st = strain_from_basis(fit.basis, G0, cov_x=fit.cov_x, cov_y=fit.cov_y, reference_cov=cov0)
     ds = xr.Dataset(coords={k: disks[k] for k in nav if k in disks.coords})
     for name in ("exx", "eyy", "exy", "theta"):
@@ -205,11 +214,13 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         own = pattern_basis(qx, qy, sig, d.intensity, min_length=min_len, min_disks=min_disks)
         g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
         pm = match_phases(own.basis, candidate_lattices(g_max=g_max))
-        ds["phase"] = (nav, pm.label.astype(np.int16), {"units": "1", "phase_names": pm.names})
+        crystalline = ~np.isin(reason, [REASONS["vacuum"], REASONS["amorphous"]]) & (cryst >= amorphous_index)
+        label = np.where(crystalline, pm.label, -1)
+        ds["phase"] = (nav, label.astype(np.int16), {"units": "1", "phase_names": pm.names})
         ds["phase_confidence"] = (nav, pm.confidence, {"units": "1"})
         ds["lattice_parameter_nm"] = (nav, pm.lattice_parameter_nm, {"units": "nm"})
         ds["cl_fraction"] = (nav, pm.cl_fraction, {"units": "1", "long_name": "Vegard Cl fraction x"})
-    ds.attrs.update(basis=G.tolist(), reference_basis=G0.tolist(), basis_units=cal.units,
+    ds.attrs.update(note=note, basis=G.tolist(), reference_basis=G0.tolist(), basis_units=cal.units,
                     calibration=cal.to_attrs(), signal="map",
                     strain_convention="g = (I + eps + omega)^-T g_ref, (x, y) components, x = last axis; "
                                       "theta > 0 turns +x towards +y")

@@ -263,7 +263,7 @@ def _shape_quality(corr, radius):
         return np.where(corr > 0, 1.0 - worst / corr, 0.0)
 
 
-def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=5, background="quadratic"):
+def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=4, background="quadratic"):
     """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
 
     ``T`` is the soft-edged disk of :func:`disk_model_parameters`, the background a plane (or
@@ -313,13 +313,15 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=5, background="quadrat
         grad = (np.swapaxes(JW, 1, 2) @ (win - lam)[..., None])[..., 0]
         return fisher, grad, np.linalg.det(fisher) > 0
 
-    for _ in range(n_iter):  # Fisher-scoring iterations (all disks at once)
+    for _ in range(max(n_iter, 1)):  # Fisher-scoring iterations (all disks at once)
         fisher, grad, ok = scoring(theta)
+        if n_iter == 0:
+            break
         step = np.linalg.solve(np.where(ok[:, None, None], fisher, eye), grad[..., None])[..., 0]
         step[:, :2] = np.clip(step[:, :2], -0.5, 0.5)
         theta = theta + np.where(ok[:, None], step, 0.0)
         theta[:, 2] = np.maximum(theta[:, 2], 1e-3)
-    fisher, _, ok = scoring(theta)
+    # the Fisher matrix of the last iterate (one step before convergence) is the covariance estimate
     cov = np.linalg.inv(np.where(ok[:, None, None], fisher, eye))
     sig = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
     bad = ~ok | (np.abs(theta[:, :2]) > 2.0).any(-1)

@@ -129,11 +129,18 @@ def _smooth_scan(G, size=3):
                         np.nan)
 
 
+def _basis_at(Gm, e):
+    """Basis whose symmetric strain relative to ``Gm`` is ``e = (exx, eyy, exy)`` (no rotation)."""
+    F = np.array([[1 + e[0], e[2]], [e[2], 1 + e[1]]])
+    return np.linalg.inv(F).T @ Gm
+
+
 def auto_reference_mask(basis, *, bandwidth: float | None = None, n_iter: int = 20) -> np.ndarray:
     """The least-strained crystalline region: pixels at the dominant lattice (mode), not the median.
 
     The bases are box-averaged over 3×3 scan positions (noise ÷ 3), then a Gaussian mean-shift in
-    strain space, started at the median lattice, climbs to the densest lattice — the unstrained bulk,
+    strain space, started at the pixel of highest kernel density, climbs to the densest lattice — the
+    unstrained bulk,
     which a misfit field decaying from interfaces leaves as the most common lattice even when the
     strained pixels shift the median [1]_. Pixels within one bandwidth of that mode are returned.
 
@@ -167,6 +174,12 @@ def auto_reference_mask(basis, *, bandwidth: float | None = None, n_iter: int = 
         d = deviation(Gm)
         mad = np.median(np.abs(d - np.median(d, 0)), 0) * 1.4826
         bandwidth = max(1.5 * float(np.median(mad)), 1e-4)
+    # start at the densest pixel (kernel density over ≤ 2000 pixels), then climb by mean shift
+    d = deviation(Gm)
+    sub = d[np.linspace(0, len(d) - 1, min(len(d), 2000)).astype(int)]
+    dens = np.exp(-0.5 * (np.linalg.norm(sub[:, None] - sub[None], axis=-1) / bandwidth) ** 2).sum(1)
+    start = sub[np.argmax(dens)]
+    Gm = _basis_at(Gm, start)
     for _ in range(n_iter):  # mean-shift iterations (on all pixels at once)
         k = np.exp(-0.5 * (np.linalg.norm(deviation(Gm), axis=-1) / bandwidth) ** 2)
         if k.sum() <= 0:

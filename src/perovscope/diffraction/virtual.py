@@ -115,7 +115,8 @@ def center_of_mass(data, *, origin=None, rotation_deg: float = 0.0, mask=None) -
 
 
 def beam_centre(mean_pattern, *, threshold: float = 0.5) -> tuple[float, float]:
-    """``(row, col)`` of the bright-field disk: centroid of pixels above ``threshold`` × the maximum.
+    """``(row, col)`` of the bright-field disk: background-subtracted centroid over the region above
+    ``threshold`` × the maximum (dilated by 3 px so the whole disk edge counts).
 
     A robust start for virtual detectors on uncalibrated data (the disk may be far from the detector
     centre, as on many real cameras).
@@ -123,13 +124,13 @@ def beam_centre(mean_pattern, *, threshold: float = 0.5) -> tuple[float, float]:
     m = np.asarray(mean_pattern, dtype=float)
     if m.ndim != 2 or not np.isfinite(m).all() or m.max() <= 0:
         raise InputError("beam_centre: mean pattern must be a finite 2-D image with positive counts")
-    from scipy.ndimage import gaussian_filter, label
+    from scipy.ndimage import binary_dilation, gaussian_filter, label
 
     sm = gaussian_filter(m, 1.0)
     lab, _ = label(sm > threshold * sm.max())
-    sel = lab == lab[np.unravel_index(np.argmax(sm), sm.shape)]
+    sel = binary_dilation(lab == lab[np.unravel_index(np.argmax(sm), sm.shape)], iterations=3)
     yy, xx = np.nonzero(sel)
-    wt = m[yy, xx]
+    wt = np.clip(m[yy, xx] - np.median(m), 0, None)
     return float((yy * wt).sum() / wt.sum()), float((xx * wt).sum() / wt.sum())
 
 
