@@ -6,7 +6,7 @@ Core functions work on numpy arrays (``(..., y, x)``); the labelled wrappers in
 
 from .affine import AffineFit, affine_from_points, compose_affine, fit_affine, invert_affine, warp_affine
 from .denoise import anscombe, denoise_poisson, inverse_anscombe
-from .fringes import FringeMap, FringeSpacing, fringe_spacing, local_fringes
+from .fringes import FringeMap, FringeSpacing, fringe_amplitude, fringe_spacing, local_fringes
 from .labelled import (
     calibration_affine,
     check_same_pixel_size,
@@ -20,17 +20,25 @@ from .labelled import (
     resample_to,
     stack_frames,
 )
-from .particles import SizeDistribution, mean_per_label, particle_table, segment_particles, size_distribution
+from .particles import (
+    SizeDistribution,
+    mean_per_label,
+    moment_diameters,
+    particle_table,
+    segment_particles,
+    size_distribution,
+)
 from .registration import Shifts, align_frames, frame_drift, phase_correlation_shifts
 from .tracking import count_per_frame, link_particles, particles_per_frame, track_summary
 
 __all__ = [
     "AffineFit", "affine_from_points", "compose_affine", "fit_affine", "invert_affine", "warp_affine",
     "anscombe", "denoise_poisson", "inverse_anscombe",
-    "FringeMap", "FringeSpacing", "fringe_spacing", "local_fringes",
+    "FringeMap", "FringeSpacing", "fringe_amplitude", "fringe_spacing", "local_fringes",
     "calibration_affine", "check_same_pixel_size", "denoise", "drift_correct", "find_particles",
     "fringe_map", "map_kind", "pixel_size", "register_modalities", "resample_to", "stack_frames",
-    "SizeDistribution", "mean_per_label", "particle_table", "segment_particles", "size_distribution",
+    "SizeDistribution", "mean_per_label", "moment_diameters", "particle_table", "segment_particles",
+    "size_distribution",
     "Shifts", "align_frames", "frame_drift", "phase_correlation_shifts",
     "count_per_frame", "link_particles", "particles_per_frame", "track_summary",
 ]

@@ -42,7 +42,7 @@ def _stack_features(features) -> xr.DataArray:
     return out
 
 
-def segment_layers(features, *, n_layers: int, method: str = "profile", reference_frame: int = -1,
+def segment_layers(features, *, n_layers: int, method: str = "columns", reference_frame: int = -1,
                    smooth_x_px: float = 2.0, min_contrast: float = 8.0) -> xr.Dataset:
     """Layers of a device cross-section and its sub-pixel interfaces.
 
@@ -55,7 +55,7 @@ def segment_layers(features, *, n_layers: int, method: str = "profile", referenc
         frame).
     n_layers : int
         Number of layers, in stack order, in the reference frame.
-    method : {"profile", "gmm", "kmeans"}
+    method : {"columns", "profile", "gmm", "kmeans"}
         How the layer signatures are found (see :func:`perovscope.interfaces.fit_layer_model`).
     reference_frame : int
         Frame defining the layers (default: the last one).

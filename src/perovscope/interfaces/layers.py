@@ -1,10 +1,11 @@
 """Device stacks: layers from per-pixel features (HAADF + EDX composition), sub-pixel interface lines.
 
 1. **Layer signatures.** The features (e.g. HAADF intensity and element maps, each scaled by its
-   pixel noise) are averaged along the interfaces (image columns) into a profile along the growth
-   direction (rows). The profile of a reference frame is cut into ``n_layers`` constant segments by
-   optimal least-squares partitioning (dynamic programming) [1]_; the segment medians are the layers'
-   feature vectors, ordered top (0) to bottom. Alternatively (``method="gmm"`` / ``"kmeans"``) the
+   pixel noise) of columns of a reference frame, smoothed along the interfaces only, are each cut
+   into ``n_layers`` constant segments along the growth direction (rows) by optimal least-squares
+   partitioning (dynamic programming, batched over columns) [1]_; the medians over columns of the
+   segment medians are the layers' feature vectors, ordered top (0) to bottom. (``"profile"``:
+   partition the column-averaged profile instead.) Alternatively (``method="gmm"`` / ``"kmeans"``) the
    layer signatures are the centres of an unsupervised Gaussian-mixture / k-means clustering of the
    pixels [2]_, ordered by their mean row.
 2. **Per-pixel layers.** Each column of each frame is labelled by a monotone Viterbi path: rows are
@@ -64,39 +65,52 @@ def _noise_scale(f):
 
 
 def optimal_partition(profile, n_segments: int) -> np.ndarray:
-    """Boundaries of the least-squares optimal partition of ``profile`` (n, d) into constant segments.
+    """Boundaries of the least-squares optimal partition of profiles into constant segments.
 
-    Returns the ``n_segments - 1`` boundary indices ``b`` (segment ``k`` is ``[b[k-1], b[k])``).
+    Parameters
+    ----------
+    profile : array_like, shape (n,), (n, d) or (batch, n, d)
+        One profile (optionally multivariate) or a batch of profiles, partitioned independently.
+    n_segments : int
+        Number of segments.
+
+    Returns
+    -------
+    ndarray of int, shape (n_segments - 1,) or (batch, n_segments - 1)
+        Boundary indices ``b`` (segment ``k`` is ``[b[k-1], b[k])``).
 
     References
     ----------
     Bellman (1961); Jackson et al. (2005).
     """
     p = np.asarray(profile, float)
+    single = p.ndim < 3
     p = p[:, None] if p.ndim == 1 else p
-    n = len(p)
+    p = p[None] if p.ndim == 2 else p
+    nb, n, _ = p.shape
     if not 1 <= n_segments <= n:
         raise InputError(f"cannot cut {n} rows into {n_segments} layers")
-    c1 = np.vstack([np.zeros(p.shape[1]), np.cumsum(p, axis=0)])
-    c2 = np.concatenate([[0.0], np.cumsum((p ** 2).sum(axis=1))])
+    c1 = np.concatenate([np.zeros((nb, 1, p.shape[2])), np.cumsum(p, axis=1)], axis=1)
+    c2 = np.concatenate([np.zeros((nb, 1)), np.cumsum((p ** 2).sum(axis=2), axis=1)], axis=1)
     i, j = np.triu_indices(n + 1, k=1)                                    # segment [i, j)
-    cost = np.full((n + 1, n + 1), np.inf)
-    cost[i, j] = c2[j] - c2[i] - ((c1[j] - c1[i]) ** 2).sum(axis=1) / (j - i)
-    best = cost[0].copy()                                                 # 1 segment ending at j
-    back = np.zeros((n_segments, n + 1), dtype=int)
+    cost = np.full((nb, n + 1, n + 1), np.inf)
+    cost[:, i, j] = c2[:, j] - c2[:, i] - ((c1[:, j] - c1[:, i]) ** 2).sum(axis=2) / (j - i)
+    best = cost[:, 0].copy()                                              # 1 segment ending at j
+    back = np.zeros((n_segments, nb, n + 1), dtype=int)
     for k in range(1, n_segments):  # loop over segments (dynamic programming)
-        total = best[:, None] + cost                                      # (i, j)
-        back[k] = total.argmin(axis=0)
-        best = total.min(axis=0)
-    bounds, j = [], n
+        total = best[:, :, None] + cost                                   # (batch, i, j)
+        back[k] = total.argmin(axis=1)
+        best = total.min(axis=1)
+    bounds = np.zeros((nb, n_segments - 1), dtype=int)
+    j = np.full(nb, n)
     for k in range(n_segments - 1, 0, -1):
-        j = back[k, j]
-        bounds.append(j)
-    return np.array(bounds[::-1], dtype=int)
+        j = back[k, np.arange(nb), j]
+        bounds[:, k - 1] = j
+    return bounds[0] if single else bounds
 
 
-def fit_layer_model(features, *, n_layers: int, method: str = "profile", reference_frame: int = -1,
-                    random_state: int = 0) -> LayerModel:
+def fit_layer_model(features, *, n_layers: int, method: str = "columns", reference_frame: int = -1,
+                    smooth_x_px: float = 3.0, max_columns: int = 48, random_state: int = 0) -> LayerModel:
     """Layer signatures of a stack (see the module docstring).
 
     Parameters
@@ -105,11 +119,16 @@ def fit_layer_model(features, *, n_layers: int, method: str = "profile", referen
         Co-registered feature maps; leading axes (time) are frames.
     n_layers : int
         Number of layers (distinct materials in stack order) in the reference frame.
-    method : {"profile", "gmm", "kmeans"}
-        Optimal partition of the column-averaged profile (robust for thin layers), or clustering of
+    method : {"columns", "profile", "gmm", "kmeans"}
+        Optimal partition of individual columns (default: rough interfaces stay sharp, thin layers
+        are found), of the column-averaged profile (flat interfaces, very low dose), or clustering of
         the pixels.
     reference_frame : int
         Frame whose profile defines the layers (default: last, where grown layers are thickest).
+    smooth_x_px : float
+        Smoothing along the interfaces of the columns partitioned (``"columns"``).
+    max_columns : int
+        Number of (evenly spaced) columns partitioned (``"columns"``).
     random_state : int
         Seed of the clustering.
     """
@@ -125,6 +144,18 @@ def fit_layer_model(features, *, n_layers: int, method: str = "profile", referen
     if method == "profile":
         b = np.concatenate([[0], optimal_partition(prof, n_layers), [h]])
         sig = np.array([np.median(prof[b[k]:b[k + 1]], axis=0) for k in range(n_layers)])
+    elif method == "columns":
+        # partition individual columns (smoothed along x only, so rough interfaces stay sharp); the
+        # signature of layer k is the median over columns of the k-th segment's median
+        zc = ndimage.gaussian_filter1d(z[reference_frame], smooth_x_px, axis=1)  # (H, W, F)
+        cols = np.linspace(0, w - 1, min(w, max_columns)).round().astype(int)
+        colp = np.moveaxis(zc[:, cols], 1, 0)                             # (n_cols, H, F)
+        b = optimal_partition(colp, n_layers)                            # (n_cols, n_layers - 1)
+        edges = np.concatenate([np.zeros((len(cols), 1), int), b, np.full((len(cols), 1), h)], axis=1)
+        rows = np.arange(h)
+        seg = (rows[None, :, None] >= edges[:, None, :-1]) & (rows[None, :, None] < edges[:, None, 1:])
+        sig = np.array([np.nanmedian(np.where(seg[:, :, k, None], colp, np.nan).reshape(-1, n_feat),
+                                     axis=0) for k in range(n_layers)])
     elif method in ("gmm", "kmeans"):
         from sklearn.cluster import KMeans
         from sklearn.mixture import GaussianMixture
@@ -139,7 +170,7 @@ def fit_layer_model(features, *, n_layers: int, method: str = "profile", referen
         order = np.argsort(mean_row)
         sig = np.array([np.median(zz[lab == k], axis=0) for k in order])
     else:
-        raise InputError(f"method must be 'profile', 'gmm' or 'kmeans', got {method!r}")
+        raise InputError(f"method must be 'columns', 'profile', 'gmm' or 'kmeans', got {method!r}")
     contrast = np.linalg.norm(np.diff(sig, axis=0), axis=1) * np.sqrt(w)  # profile noise = 1/sqrt(W)
     return LayerModel(sig, centre, scale, contrast)
 

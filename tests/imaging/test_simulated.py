@@ -1,0 +1,163 @@
+"""Imaging and interfaces against the simulator's ground truth (perovscope.simulate, docs/simulate.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perovscope.imaging import (
+    drift_correct,
+    fringe_amplitude,
+    fringe_spacing,
+    link_particles,
+    local_fringes,
+    particle_table,
+    particles_per_frame,
+    register_modalities,
+    segment_particles,
+    size_distribution,
+    track_summary,
+)
+from perovscope.interfaces import segment_domains, segment_layers
+
+
+def _grid_points(n):
+    r, c = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return np.stack([r.ravel(), c.ravel(), np.ones(r.size)])
+
+
+@pytest.fixture(scope="module")
+def device():
+    from perovscope.simulate import simulate_device
+
+    # small 4D-STEM (only used for a virtual image); HAADF 192x192 at 0.8 nm/px and EDX as default
+    return simulate_device(scan_shape=(16, 16), detector_shape=(16, 16))
+
+
+@pytest.fixture(scope="module")
+def nanospheres():
+    from perovscope.simulate import simulate_nanospheres
+
+    return simulate_nanospheres()
+
+
+def test_device_drift(device):
+    truth = device["truth/drift"].to_dataset()
+    ds = drift_correct(device["haadf/haadf"])
+    # rows: the layer stack gives strong y contrast -> within the issue's 0.1 px.
+    np.testing.assert_allclose(ds["shift_y"].values, truth["shift_y_px"].values, atol=0.1)
+    # columns: the only x structure is the interface roughness (1 nm rms over 12 nm: rms slope
+    # ~0.08, so ~12x less x than y information), and Pb particles appearing at given x pull the
+    # estimate: even the noise-free simulation gives 0.23 px x errors. Measured here: 0.40 px.
+    np.testing.assert_allclose(ds["shift_x"].values, truth["shift_x_px"].values, atol=0.5)
+
+
+def test_device_edx_to_haadf_registration(device):
+    haadf = device["haadf/haadf"].isel(time=0).astype(float)
+    edx = device["eds/eds"].isel(time=0).sum("energy").astype(float)   # EDX total counts (Z contrast)
+    truth = device["truth/affine/eds"].values
+    # both calibrations are known, so only the offset is fitted (the layer stack leaves the scale
+    # along the layers undetermined); 6 HAADF px per EDX px
+    fit = register_modalities(haadf, edx, model="translation")
+    pts = _grid_points(edx.sizes["y"])
+    assert np.abs(fit.matrix @ pts - truth @ pts).max() < 0.3
+
+
+def test_device_layer_interfaces(device):
+    aligned = drift_correct(device["haadf/haadf"])["aligned"].isel(x=slice(6, -6))
+    truth = device["truth/layers/interface_profile_y_nm"].isel(x=slice(6, -6)).values / 0.8   # px
+    # HAADF resolves glass | ITO | HTL | emitter | ETL | cathode (LiF + AlCl3 + Al have no HAADF
+    # contrast between AlCl3 and Al; LiF is 2 px with the mean of ETL and Al intensities)
+    ds = segment_layers([aligned], n_layers=6)
+    rows = ds["interface_row"].values                                     # (time, 5, x)
+    err = rows[:, :4] - truth[:, :4]
+    assert np.abs(np.nanmean(err, axis=-1)).max() < 1.0                   # positions within 1 px
+    assert np.nanmedian(np.abs(err)) < 0.5
+    # ETL | cathode: the half-way crossing lies at the centre of the LiF interlayer
+    lif_centre = 0.5 * (truth[:, 4] + truth[:, 5])
+    assert np.abs(np.nanmean(rows[:, 4] - lif_centre, axis=-1)).max() < 1.0
+
+
+def test_device_particles_found_where_and_not_before_they_nucleate(device):
+    aligned = drift_correct(device["haadf/haadf"])["aligned"]
+    frames = np.nan_to_num(aligned.values, nan=float(np.nanmedian(aligned.values)))
+    _, table = particles_per_frame(frames, pixel_size_nm=0.8, threshold="noise", poisson=True,
+                                   background="tophat", background_px=6.0, smooth_px=1.0,
+                                   min_diameter_nm=1.0, exclude_border=True)
+    tracks = link_particles(table, max_displacement_nm=2.5, memory=1)
+    summary = track_summary(tracks)
+    tp = device["truth/particles"].to_dataset()
+    from scipy.spatial import cKDTree
+
+    dist, idx = cKDTree(np.c_[tp["centre_y_nm"], tp["centre_x_nm"]]).query(
+        summary[["centroid_y", "centroid_x"]].to_numpy())
+    matched = dist < 2.0
+    assert matched.sum() >= 5                           # the growing Pb particles are found in place
+    nuc_true = tp["nucleation_frame"].values[idx[matched]]
+    nuc_found = summary["nucleation_frame"].to_numpy()[matched]
+    # never before nucleation; at 40 e/A^2 a particle becomes visible ~2 frames (r ~ 2 nm) after it
+    # nucleates at r = 1 nm, so the nucleation frame is found within 3 frames, not exactly
+    assert (nuc_found >= nuc_true).all() and (nuc_found - nuc_true <= 3).all()
+
+
+def test_nanosphere_sizes(nanospheres):
+    h = nanospheres["haadf/haadf"].compute()
+    truth = nanospheres["truth/spheres/diameter_nm"].values
+    labels = segment_particles(h.values, pixel_size_nm=6.0, poisson=True)
+    table = particle_table(labels, pixel_size_nm=6.0, intensity=h.values, moment_shape="sphere")
+    dist = size_distribution(table["diameter_moment_nm"])
+    assert dist.n == truth.size
+    # projected spheres: the intensity-weighted second moment (2R^2/5) is threshold-free
+    assert dist.mean == pytest.approx(truth.mean(), rel=0.03)
+    assert dist.sd == pytest.approx(truth.std(ddof=1), rel=0.10)
+
+
+def test_nanocrystal_sizes_and_fringes(nanospheres):
+    tem = nanospheres["tem/tem"].compute()
+    px = float(tem.x[1] - tem.x[0])
+    tn = nanospheres["truth/nanocrystals"].to_dataset()
+    d_true = float(nanospheres["truth/fringe_spacing_nm"])
+    fs = fringe_spacing(tem.values, pixel_size_nm=px, window_px=64, step_px=64)
+    assert fs.d_nm == pytest.approx(d_true, rel=0.005)
+    assert fs.d_sem_nm < 0.001
+    # crystals = where the 0.33 nm fringes are: fringe-amplitude map, segmented, sized by moments
+    smooth = 0.3
+    amp = fringe_amplitude(tem.values, pixel_size_nm=px, d_nm=fs.d_nm, smooth_nm=smooth)
+    labels = segment_particles(amp, pixel_size_nm=px, min_diameter_nm=3.0, smooth_px=0)
+    table = particle_table(labels, pixel_size_nm=px, intensity=amp, moment_shape="sphere",
+                           blur_px=smooth / px, grow_px=3 * smooth / px)
+    assert len(table) == tn.sizes["nanocrystal"]
+    d = table["diameter_moment_nm"].to_numpy()
+    assert d.mean() == pytest.approx(tn["diameter_nm"].values.mean(), rel=0.03)
+    assert d.std(ddof=1) == pytest.approx(tn["diameter_nm"].values.std(ddof=1), rel=0.10)
+    # orientation of each crystal's fringes (g-vector angle, mod 180) at its centre
+    angles = []
+    for cy, cx in zip(tn["centre_y_nm"].values / px, tn["centre_x_nm"].values / px, strict=True):
+        r0 = int(np.clip(round(cy) - 32, 0, tem.shape[0] - 64))
+        c0 = int(np.clip(round(cx) - 32, 0, tem.shape[1] - 64))
+        angles.append(local_fringes(tem.values[r0:r0 + 64, c0:c0 + 64], pixel_size_nm=px).angle_deg[0, 0])
+    diff = (np.array(angles) - tn["fringe_orientation_deg"].values % 180 + 90) % 180 - 90
+    assert np.abs(diff).max() < 2.0
+
+
+def test_glass_domain_area_fraction():
+    from perovscope.simulate import simulate_glass_domains
+    from perovscope.spectroscopy.xray_lines import xray_lines
+
+    tree = simulate_glass_domains()
+    eds = tree["eds/eds"]
+    energy = eds["energy"].values
+
+    def k_line_map(element):
+        # background-subtracted K-line window (Zn K, not Zn L, which overlaps Na K of the phosphate)
+        line = max((ln for ln in xray_lines(element) if ln.family == "K"), key=lambda ln: ln.weight)
+        win = np.abs(energy - line.energy_eV) < 80
+        side = (np.abs(energy - line.energy_eV) > 120) & (np.abs(energy - line.energy_eV) < 200)
+        return eds.values[..., win].sum(-1) - eds.values[..., side].mean(-1) * win.sum()
+
+    res = segment_domains(k_line_map("Zn"), np.stack([k_line_map("Al"), k_line_map("P")]),
+                          pixel_size_nm=float(eds.x[1] - eds.x[0]))
+    truth = tree["truth/domain"].values                  # True = MOF (Zn) glass
+    assert res.area_fraction_a == pytest.approx(truth.mean(), abs=0.02)
+    assert (res.mask == truth).mean() > 0.95
+    assert len(res.domains_a) > 0 and res.interface_length_per_area > 0
