@@ -12,7 +12,8 @@ Measures, on the machine's cores (the target is < 60 s on 2 cores for the defaul
 * throughput in diffraction patterns per second;
 * the strain precision a plain estimator reaches at the default dose: background-subtracted,
   intensity-weighted centre-of-mass disk positions → least-squares lattice → strain, compared with
-  ``truth/strain`` on frame 0 (the diffraction area's fitted algorithms should do at least as well).
+  ``truth/strain`` on frame 0, and the error of ``perovscope.diffraction.analysis.strain_map`` (frames
+  0–1, reference = ``truth/strain/reference_mask``) when that module is installed.
 
 The table is printed and written to ``benchmarks/results/simulate.json``.
 """
@@ -79,6 +80,27 @@ def strain_precision(tree) -> dict:
             **{f"{k}_bias": float(np.mean(v)) for k, v in err.items()}}
 
 
+def strain_map_accuracy(tree) -> dict | None:
+    """Error of ``perovscope.diffraction.analysis.strain_map`` vs truth (frames 0–1), if available."""
+    try:
+        from perovscope.diffraction.analysis import strain_map
+    except ImportError:
+        return None
+    st = tree["truth/strain"].dataset.isel(time=slice(0, 2))
+    t0 = time.perf_counter()
+    res = strain_map(tree["4dstem/4dstem"].isel(time=slice(0, 2)), reference=st.reference_mask.values,
+                     phases=False)
+    out = {"seconds": time.perf_counter() - t0}
+    sel = ((st.phase == 3) & (st.crystallinity >= 0.999)).values
+    for k in ("exx", "eyy", "exy", "theta"):
+        err = res[k].values[sel] - st[k].values[sel]
+        ok = np.isfinite(err)
+        out[f"{k}_rms_error"] = float(np.sqrt(np.mean(err[ok] ** 2)))
+        out[f"{k}_bias"] = float(np.mean(err[ok]))
+        out[f"{k}_valid_fraction"] = float(ok.mean())
+    return out
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -97,6 +119,7 @@ def main() -> dict:
     out["patterns_per_s"] = n_pat / out["default_session_s"]
     out["sizes_MB"] = {k: tree[f"{k}/{k}"].nbytes / 2 ** 20 for k in ("4dstem", "haadf", "eds")}
     out["strain_precision_default_dose"] = strain_precision(tree)
+    out["diffraction_strain_map_vs_truth"] = strain_map_accuracy(tree)
     del tree
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -110,6 +133,10 @@ def main() -> dict:
     sp = out["strain_precision_default_dose"]
     rows += [(f"strain rms error {k} (simple COM estimator)", f"{sp[f'{k}_rms_error']:.2e}")
              for k in ("exx", "eyy", "exy")]
+    sm = out["diffraction_strain_map_vs_truth"]
+    if sm:
+        rows += [(f"strain rms error {k} (diffraction.strain_map)", f"{sm[f'{k}_rms_error']:.2e}"
+                  + (" deg" if k == "theta" else "")) for k in ("exx", "eyy", "exy", "theta")]
     width = max(len(r[0]) for r in rows)
     print(f"perovscope.simulate benchmark on {out['cores']} cores (no reference tool)")
     for name, value in rows:
