@@ -197,3 +197,25 @@ def test_truth_phase_map_matches_pattern_content(device_clean, frame):
     amorphous = contrast[np.isin(ph, [PHASE["HTL"], PHASE["ETL"], PHASE["glass"]])]
     # rings are isotropic; only the pixelation of the 3-px windows differs (a few %)
     assert amorphous.size > 0 and np.all(np.abs(amorphous - 1) < 0.1)
+
+
+def test_truth_interfaces_sit_at_haadf_half_steps(device_clean):
+    h = device_clean["haadf/haadf"].values[0]              # frame 0: no drift, noiseless
+    lay = device_clean["truth/layers"].dataset
+    y = lay.y.values
+    names = list(lay.interface.values)
+    for name in ("ITO/HTL", "HTL/emitter", "emitter/ETL"):
+        prof = lay.interface_profile_y_nm.values[0, names.index(name)]
+        errs = []
+        for j, hk in enumerate(prof):
+            col = h[:, j]
+            lo, hi = np.interp(hk - 4.0, y, col), np.interp(hk + 4.0, y, col)
+            fine = np.linspace(hk - 4.0, hk + 4.0, 801)
+            v = np.interp(fine, y, col)
+            cross = fine[np.argmin(np.abs(v - 0.5 * (lo + hi)))]
+            errs.append(cross - hk)
+        # erf interface of width 0.6 nm sampled at 1.6 nm pixels and interpolated linearly: the
+        # half step lands within ~0.15 nm (observed 90th percentile 0.16 nm); particles touching a
+        # few columns are outliers, hence the median
+        assert abs(np.median(errs)) < 0.15, (name, np.median(errs))
+        assert np.percentile(np.abs(errs), 90) < 0.3, name
