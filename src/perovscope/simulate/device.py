@@ -99,9 +99,11 @@ def _truth_fields(sess: Session):
             f_ref, ref_mask = reference_deformation(f, p=p, shape=sess.grids["4dstem"]["shape"])
         strain.append(strain_components(f, f_ref))
         fields4.append({k: f[k] for k in keep4})
-    fields_h = [{k: haadf_fields(sess, t)[k] for k in ("layer", "phase")} for t in range(nf)]
-    fields_e = [{k: eds_fields(sess, t)[k] for k in ("composition", "atom_density", "phase")}
-                for t in range(nf)]
+    fields_h, fields_e = [], []
+    for t in range(nf):
+        fh, fe = haadf_fields(sess, t), eds_fields(sess, t)
+        fields_h.append({k: fh[k] for k in ("layer", "phase")})
+        fields_e.append({k: fe[k] for k in ("composition", "atom_density", "phase")})
     return fields4, strain, ref_mask, fields_h, fields_e
 
 
