@@ -90,11 +90,20 @@ def test_refuses_to_replace_a_foreign_directory(tmp_path, capsys):
 
 def test_device_through_the_cli(tmp_path, capsys):
     out = tmp_path / "device.zarr"
+    csv = tmp_path / "log.csv"
     rc = main(["simulate", "device", "--out", str(out), "--frames", "2", "--scan", "12", "12", "--quiet",
-               "--param", "eds_channels=256"])
+               "--param", "eds_channels=256", "--bias-log", str(csv)])
     assert rc == 0
     tree = open_results(out)
     d4 = tree["4dstem/4dstem"]
     assert d4.dims == ("time", "scan_y", "scan_x", "ky", "kx") and d4.shape[:3] == (2, 12, 12)
     assert tree["truth/strain/exx"].shape == (2, 12, 12)
     assert "device" in capsys.readouterr().out
+    log = np.loadtxt(csv, delimiter=",", skiprows=1)
+    np.testing.assert_allclose(log[:, 2], tree["bias_log/voltage_V"].values, rtol=1e-8)
+
+
+def test_device_rejects_a_non_csv_bias_log(tmp_path, capsys):
+    rc = main(["simulate", "device", "--out", str(tmp_path / "d.zarr"), "--quiet", "--bias-log",
+               str(tmp_path / "log.txt")])
+    assert rc == 2 and "--bias-log" in capsys.readouterr().err

@@ -4,8 +4,8 @@ Samples: ``device`` (operando perovskite LED lamella), ``composite`` (CsPbI3 in 
 ``nanospheres`` (CsPbBr3-SiO2 nanospheres), ``glass-domains`` (ZIF-62 / phosphate glass). The main
 options of each sample have flags; every other keyword of the simulator can be set with
 ``--param NAME=VALUE`` (repeatable; VALUE is a Python literal such as ``3``, ``0.5`` or ``(64, 64)``).
-The tree is written atomically with :func:`perovscope.io.save`, and a one-paragraph summary is
-printed.
+The tree is written atomically with :func:`perovscope.io.save` (``device`` is streamed block by block
+with bounded memory), and a one-paragraph summary is printed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ _OPTIONS = {
         ("--scan", "scan_shape", int, 2, "4D-STEM scan grid ROWS COLS"),
         ("--detector", "detector_shape", int, 2, "4D-STEM detector pixels ROWS COLS"),
         ("--dose", "dose_4dstem_e_per_A2", float, None, "4D-STEM electron dose per frame (e/Å²)"),
+        ("--haadf-dose", "haadf_dose_e_per_A2", float, None, "HAADF dose per frame (e/Å²)"),
+        ("--eds-dose", "eds_dose_e_per_A2", float, None, "EDX dose per frame (e/Å²)"),
     ],
     "composite": [
         ("--shape", "image_shape", int, 2, "image grid ROWS COLS (HAADF, EELS SI, CL)"),
@@ -92,6 +94,10 @@ def register(subparsers) -> None:
                             metavar="N" if nargs is None else ("ROWS", "COLS"), help=text)
         sp.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="any other keyword of the simulator (repeatable)")
+        if sample == "device":
+            sp.add_argument("--bias-log", type=Path, default=None, metavar="PATH.csv",
+                            help="also write the electrical log as CSV "
+                                 "(time_s,current_A,voltage_V,el_intensity)")
         sp.set_defaults(func=run_simulate, sample=sample)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
@@ -169,29 +175,49 @@ def summary(tree, path: Path, sample: str, seed: int, seconds: float) -> str:
             f"Open it with perovscope.io.open_results('{path}').")
 
 
+def _call(func, kwargs, sample, *args, **extra):
+    try:
+        return func(*args, **extra, **kwargs)
+    except TypeError as exc:  # an unexpected keyword from --param
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise InputError(f"simulate {sample}: {exc}") from None
+
+
 def run_simulate(args: argparse.Namespace) -> int:
-    """Handler of ``perovscope simulate <sample>``."""
-    from ..io import is_complete, save
+    """Handler of ``perovscope simulate <sample>``.
+
+    ``device`` is streamed into the store block by block (``perovscope.simulate.stream_device``,
+    bounded memory for long sessions); the other samples are built in memory and saved atomically.
+    """
+    from ..io import is_complete, open_results, save
     from ..progress import dask_progress
 
     out = Path(args.out)
     if out.exists() and not is_complete(out):
         raise InputError(f"--out {out}: exists and is not a perovscope results store; "
                          "choose another path or remove it")
+    bias_csv = getattr(args, "bias_log", None)
+    if bias_csv is not None and Path(bias_csv).suffix.lower() != ".csv":
+        raise InputError(f"--bias-log {bias_csv}: expected a .csv path")
     func = _simulator(args.sample)
     kwargs = build_kwargs(args, func)
     t0 = time.perf_counter()
     if not args.quiet:
-        print(f"simulating {args.sample} ...", file=sys.stderr)
-    try:
-        tree = func(**kwargs)
-    except TypeError as exc:  # an unexpected keyword from --param
-        if "unexpected keyword" not in str(exc):
-            raise
-        raise InputError(f"simulate {args.sample}: {exc}") from None
-    if not args.quiet:
-        print(f"writing {out} ...", file=sys.stderr)
-    with dask_progress(not args.quiet):
-        save(tree, out)
-    print(summary(tree, out, args.sample, args.seed, time.perf_counter() - t0))
+        print(f"simulating {args.sample} into {out} ...", file=sys.stderr)
+    stream = getattr(importlib.import_module("perovscope.simulate"), "stream_device", None)
+    if args.sample == "device" and stream is not None:
+        _call(stream, kwargs, args.sample, out, progress=not args.quiet)
+        tree = open_results(out)
+    else:
+        tree = _call(func, kwargs, args.sample)
+        with dask_progress(not args.quiet):
+            save(tree, out)
+    text = summary(tree, out, args.sample, args.seed, time.perf_counter() - t0)
+    if bias_csv is not None:
+        from ..simulate import write_bias_log_csv
+
+        write_bias_log_csv(tree, bias_csv)
+        text += f" Electrical log written to {bias_csv}."
+    print(text)
     return 0
