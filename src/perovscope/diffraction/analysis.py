@@ -40,10 +40,19 @@ def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) 
     a, e = da.attrs.get("convergence_semiangle_mrad"), da.attrs.get("beam_energy_keV")
     mean = np.asarray(da.mean(da.dims[:-2]).values, float)
     cy, cx = beam_centre(mean)
-    h = int(min(mean.shape) // 4)
+    # disk edge = steepest fall of the azimuthally averaged profile (a smooth halo never falls faster)
+    yy, xx = np.indices(mean.shape)
+    rb = np.round(2 * np.hypot(yy - cy, xx - cx)).astype(int)
+    cnt = np.bincount(rb.ravel())
+    prof = np.bincount(rb.ravel(), mean.ravel()) / np.maximum(cnt, 1)
+    filled = cnt > 0                     # 0.5-px bins without a pixel centre: interpolate
+    prof = np.interp(np.arange(len(prof)), np.flatnonzero(filled), prof[filled])
+    n = min(len(prof), min(mean.shape))
+    r_edge = 0.5 * (np.argmin(np.diff(np.convolve(prof[:n], np.ones(3) / 3, mode="same"))[1:-1]) + 1.5)
+    h = int(np.ceil(1.6 * r_edge + 3))
     iy, ix = int(round(cy)), int(round(cx))
-    crop = mean[max(iy - h, 0):iy + h + 1, max(ix - h, 0):ix + h + 1]
-    r_px, edge = disk_model_parameters(crop - np.median(mean))
+    crop = np.pad(mean - np.median(mean), h)[iy:iy + 2 * h + 1, ix:ix + 2 * h + 1]
+    r_px, edge = disk_model_parameters(crop, radius_guess=r_edge)
     if a and e and cal.pixel_size_inv_nm:
         r_px = float(a) * 1e-3 / electron_wavelength_nm(float(e)) / cal.pixel_size_inv_nm
     return synthetic_probe(r_px, edge_px=min(max(edge, 0.3), 1.5))

@@ -124,18 +124,19 @@ def _embed(kernel, shape):
     return np.roll(k, (-(ky // 2), -(kx // 2)), axis=(0, 1))
 
 
-def disk_model_parameters(probe) -> tuple[float, float]:
+def disk_model_parameters(probe, *, radius_guess: float | None = None) -> tuple[float, float]:
     """Radius and edge width (px) of the soft-disk model ``0.5·erfc((r - R)/(√2 σ))`` of a probe image.
 
     Least-squares fit of ``a·T(r; R, σ) + b`` to the probe image (centre from its centroid) by a
-    vectorised grid search over ``(R, σ)`` with ``a``, ``b`` solved in closed form.
+    vectorised grid search over ``(R, σ)`` (R within ±1 px of the half-maximum radius or of
+    ``radius_guess``) with ``a``, ``b`` solved in closed form.
     """
     t = np.asarray(probe, dtype=float)
     t = t / t.max()
     yy, xx = np.mgrid[:t.shape[0], :t.shape[1]]
     w = np.clip(t, 0, None)
     r = np.hypot(yy - (w * yy).sum() / w.sum(), xx - (w * xx).sum() / w.sum()).ravel()
-    r0 = float(np.sqrt(t.sum() / np.pi))
+    r0 = float(np.sqrt((t > 0.5).sum() / np.pi)) if radius_guess is None else float(radius_guess)
     radii = r0 + np.linspace(-1.0, 1.0, 41)
     edges = np.linspace(0.1, 2.0, 39)
     model = 0.5 * erfc((r[None, None, :] - radii[:, None, None]) / (np.sqrt(2) * edges[None, :, None]))
@@ -246,7 +247,12 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     if len(b_idx):
         usable = np.ones((ny, nx), bool) if bad_mask is None else ~np.asarray(bad_mask, bool)
         vals = _refine(p, usable, corr, b_idx, py, px, *disk_model_parameters(probe), refine)
-        fields[b_idx, d_idx] = np.insert(vals, 4, quality[b_idx, py, px], axis=-1)
+        vals = np.insert(vals, 4, quality[b_idx, py, px], axis=-1)
+        vals[~(vals[:, 3] >= 0.5 * min_snr)] = np.nan      # the refined amplitude must be significant
+        fields[b_idx, d_idx] = vals
+        # compact: valid disks first, still strongest first
+        order = np.argsort(~np.isfinite(fields[..., 0]), axis=1, kind="stable")
+        fields = np.take_along_axis(fields, order[..., None], 1)
     if k < max_disks:
         fields = np.concatenate([fields, np.full((len(p), max_disks - k, len(DISK_FIELDS)), np.nan)], 1)
     return BraggDisks.from_stacked(fields.reshape(*lead, max_disks, len(DISK_FIELDS)))
