@@ -132,7 +132,7 @@ def _build_tree(p: dict) -> xr.DataTree:
                 "x": _coord(gh["shape"][1], hp, "nm", "x")},
         attrs={**common, "units": "counts", "signal": "haadf", "dose_e_per_A2": p["haadf_dose_e_per_A2"],
                "dwell_time_s": p["haadf_dwell_s"], "convergence_semiangle_mrad": p["haadf_convergence_mrad"],
-               "collection_semiangle_mrad": [70.0, 200.0]})
+               "collection_semiangle_mrad": 70.0})
     dse = xr.DataArray(
         _lazy(sess, "eds"), dims=("time", "y", "x", "energy"), name="eds",
         coords={"time": time, "y": _coord(ge["shape"][0], ge["step"][0], "nm", "y"),
