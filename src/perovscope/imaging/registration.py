@@ -98,13 +98,20 @@ def phase_correlation_shifts(frames, reference, *, upsample: int = 100, normaliz
     mid = np.array([h // 2, w // 2])
     coarse = np.where(coarse > mid, coarse - np.array([h, w]), coarse)
     if upsample > 1:
-        region = int(np.ceil(upsample * 1.5))
-        centre = np.fix(region / 2.0)
-        offsets = centre - np.round(coarse * upsample)
-        fine = np.abs(upsampled_dft(product, region, upsample, offsets))
-        idx = fine.reshape(fine.shape[0], -1).argmax(axis=1)
-        peak_pos = np.stack(np.unravel_index(idx, (region, region)), axis=1)
-        shifts = np.round(coarse * upsample) / upsample + (peak_pos - centre) / upsample
+        # refine in stages (x10 per stage) so each matrix-multiply DFT covers only 1.5 coarse pixels
+        shifts = coarse.copy()
+        factor = 1.0
+        while factor < upsample:
+            new_factor = float(min(upsample, factor * 10))
+            span = 1.5 / factor                                        # px searched around the peak
+            region = int(np.ceil(span * new_factor))
+            centre = np.fix(region / 2.0)
+            offsets = centre - np.round(shifts * new_factor)
+            fine = np.abs(upsampled_dft(product, region, new_factor, offsets))
+            idx = fine.reshape(fine.shape[0], -1).argmax(axis=1)
+            peak_pos = np.stack(np.unravel_index(idx, (region, region)), axis=1)
+            shifts = np.round(shifts * new_factor) / new_factor + (peak_pos - centre) / new_factor
+            factor = new_factor
         peak = fine.reshape(fine.shape[0], -1).max(axis=1)
     else:
         shifts = coarse
