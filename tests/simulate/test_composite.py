@@ -112,6 +112,19 @@ def test_cl_truth_equals_noiseless_cube(clean):
         assert sk.max() > sk.min() * 1.1
 
 
+def test_dark_particles_emit_nothing(clean):
+    tree = simulate_composite(seed=3, noise=False, cl_dark_fraction=0.5, **{**SMALL, "n_particles": 8})
+    p = tree["truth/particles"]
+    dark = ~p.cl_emits.values
+    assert 0 < dark.sum() < 8
+    assert np.all(p.cl_amplitude.values[dark] == 0) and np.all(np.isnan(p.cl_centre_nm.values[dark]))
+    lab = tree["truth/cl/particle_label"].values
+    for k in p.particle.values[dark]:
+        bg = float(tree["truth/cl/cl_background_counts"])
+        np.testing.assert_allclose(tree["cl/cl"].values[lab == k], bg)
+    assert clean["truth/particles/cl_emits"].values.all()  # every particle emits by default
+
+
 def _fit_gaussians(spectra, lam, bg, centre0, sigma0, n_iter=8):
     """Vectorised Gauss-Newton fit of a·exp(-(λ-μ)²/2σ²) + known bg (weights 1/model: Poisson)."""
     a = spectra.max(-1) - bg
@@ -186,6 +199,7 @@ def test_particle_size_statistics_match_request():
     ({"image_shape": (4, 4)}, "image_shape"),
     ({"n_particles": 400}, "n_particles"),
     ({"seed": -1}, "seed"),
+    ({"cl_dark_fraction": -0.1}, "cl_dark_fraction"),
     ({"seed": 1.5}, "seed"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, name):

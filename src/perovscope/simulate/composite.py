@@ -90,6 +90,7 @@ def simulate_composite(
     cl_peak_counts: float = 2000.0,
     cl_peak_counts_spread: float = 0.35,
     cl_background_counts: float = 5.0,
+    cl_dark_fraction: float = 0.0,
     cl_wavelength_start_nm: float = 620.0,
     cl_dispersion_nm: float = 0.34,
     cl_channels: int = 530,
@@ -148,6 +149,9 @@ def simulate_composite(
         ≲0.05 nm centre and ≲1 % σ precision (Cramér-Rao for Poisson data).
     cl_background_counts : float
         Flat CL background (dark counts) per channel.
+    cl_dark_fraction : float
+        Fraction of particles that do not emit (FIB-damaged grains at the lamella surfaces show no CL
+        in [1]_); their truth centre/σ are NaN and amplitude 0 (``truth/particles/cl_emits``).
     cl_wavelength_start_nm, cl_dispersion_nm, cl_channels : float, float, int
         Wavelength axis (0.34 nm per channel as in [1]_).
     noise : bool
@@ -185,6 +189,7 @@ def simulate_composite(
                  "power_law_r_particle"):
         cc.check_positive(name, params[name], allow_zero=True)
     cc.check_fraction("iodine_interface_fraction", iodine_interface_fraction)
+    cc.check_fraction("cl_dark_fraction", cl_dark_fraction)
     cc.check_count("eels_channels", eels_channels, minimum=8)
     cc.check_count("cl_channels", cl_channels, minimum=8)
 
@@ -280,9 +285,15 @@ def simulate_composite(
 
     # --- CL: one Gaussian per particle, σ growing towards the particle edge
     wavelength = cl_wavelength_start_nm + cl_dispersion_nm * np.arange(cl_channels)
-    c_map = np.where(inside, cl_c[nearest], np.nan)
-    s_map = np.where(inside, cl_s[nearest] * (1 + cl_edge_broadening * np.minimum(radial, 1) ** 2), np.nan)
-    a_map = np.where(inside, cl_a[nearest], 0.0)
+    emits = np.ones(n, bool)
+    if cl_dark_fraction > 0:  # drawn only when asked, so the default random stream is unchanged
+        emits = rng.uniform(size=n) >= cl_dark_fraction
+    cl_c, cl_s = np.where(emits, cl_c, np.nan), np.where(emits, cl_s, np.nan)
+    cl_a = np.where(emits, cl_a, 0.0)
+    lit = inside & emits[nearest]
+    c_map = np.where(lit, cl_c[nearest], np.nan)
+    s_map = np.where(lit, cl_s[nearest] * (1 + cl_edge_broadening * np.minimum(radial, 1) ** 2), np.nan)
+    a_map = np.where(lit, cl_a[nearest], 0.0)
     cl_counts = cc.render_rows(rng, shape[0], lambda rows: cl_background_counts + gaussian_emission(
         wavelength, c_map[rows], s_map[rows], a_map[rows]), noise=noise)
     w_coord = cc.axis_coord(wavelength, "wavelength", "nm")
@@ -309,6 +320,7 @@ def simulate_composite(
         "cl_centre_nm": (("particle",), cl_c, {"units": "nm"}),
         "cl_sigma_nm": (("particle",), cl_s, {"units": "nm"}),
         "cl_amplitude": (("particle",), cl_a, {"units": "counts"}),
+        "cl_emits": (("particle",), emits, {"units": "1"}),
     }, coords={"particle": pid})
     dgrid = np.arange(-20.0, 60.0 + 1e-9, 0.1)
     truth = xr.Dataset({
