@@ -6,6 +6,7 @@ Core functions work on numpy arrays (``(..., y, x)``); the labelled wrappers in
 
 from .affine import AffineFit, affine_from_points, compose_affine, fit_affine, invert_affine, warp_affine
 from .denoise import anscombe, denoise_poisson, inverse_anscombe
+from .distortion import correct_scan_lines, scan_line_shifts
 from .fringes import FringeMap, FringeSpacing, fringe_amplitude, fringe_spacing, local_fringes
 from .labelled import (
     calibration_affine,
@@ -33,7 +34,7 @@ from .tracking import count_per_frame, link_particles, particles_per_frame, trac
 
 __all__ = [
     "AffineFit", "affine_from_points", "compose_affine", "fit_affine", "invert_affine", "warp_affine",
-    "anscombe", "denoise_poisson", "inverse_anscombe",
+    "anscombe", "denoise_poisson", "inverse_anscombe", "correct_scan_lines", "scan_line_shifts",
     "FringeMap", "FringeSpacing", "fringe_amplitude", "fringe_spacing", "local_fringes",
     "calibration_affine", "check_same_pixel_size", "denoise", "drift_correct", "find_particles",
     "fringe_map", "map_kind", "pixel_size", "register_modalities", "resample_to", "stack_frames",
