@@ -7,7 +7,9 @@ header region, 3 anywhere), a zero-length file and the content under another for
 DataArray / DataTree / Dataset whose data compute to numpy arrays of the announced shape (a
 truncated text file, or bytes flipped inside pixel data, legitimately give a valid but different
 signal). Each case has a time limit
-(pytest-timeout). ``test_fuzz_summary`` (last) checks the number of cases and reports the outcomes.
+(pytest-timeout). Targeted cases add single-byte damage to a Bruker hypermap and out-of-range
+channel indices to a Velox EDX stream. ``test_fuzz_summary`` (last) checks the number of cases and
+reports the outcomes.
 """
 
 from __future__ import annotations
@@ -104,12 +106,49 @@ def test_corrupted_file(data_file, tmp_path, source, mutation):
     OUTCOMES[(source, mutation)] = "valid"
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("seed", range(40))
+def test_bcf_single_byte_damage(data_file, tmp_path, seed):
+    """One changed byte anywhere in an uncompressed .bcf. With RosettaSciIO's compiled hypermap parser
+    (``fast=True``) 3 of these 40 files crash the interpreter (segfault, checked in subprocesses); the
+    bounds-checked parser used by default must turn each into a valid map or a FormatError."""
+    raw = bytearray(data_file("rosettasciio/test_TEM.bcf").read_bytes())
+    rng = random.Random(seed)
+    i = rng.randrange(len(raw))
+    raw[i] = (raw[i] + 1 + rng.randrange(255)) % 256
+    target = tmp_path / "damaged.bcf"
+    target.write_bytes(bytes(raw))
+    try:
+        _check_result(pio.read(target))
+        OUTCOMES[("bcf_1byte", str(seed))] = "valid"
+    except PerovscopeError:
+        OUTCOMES[("bcf_1byte", str(seed))] = "error"
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+def test_velox_stream_with_out_of_range_channels(data_file, tmp_path, lazy):
+    """Channel indices beyond the spectrum length in a Velox EDX stream (which a decoder without bounds
+    checks would write outside its array) are a FormatError on both the lazy and the eager path."""
+    h5py = pytest.importorskip("h5py")
+    target = tmp_path / "velox.emd"
+    target.write_bytes(data_file("rosettasciio/Test SI 16x16 215 kx.emd").read_bytes())
+    with h5py.File(target, "r+") as fh:
+        group = fh["Data/SpectrumStream"]
+        for key in group:
+            stream = group[key]["Data"][...]
+            events = np.flatnonzero(stream[:, 0] != 65535)[:20]
+            stream[events, 0] = 40000  # 4096 channels in this file
+            group[key]["Data"][...] = stream
+    with pytest.raises(PerovscopeError, match="velox.emd"):
+        pio.read(target, lazy=lazy)
+
+
 def test_fuzz_summary(capsys):
     """At least 100 corrupted inputs ran; empty files always give an error."""
     if not OUTCOMES:
         pytest.skip("no fuzz case ran (real data folder absent)")
     assert len(CASES) >= 100
-    assert len(OUTCOMES) == len(CASES), "run the whole module to get the summary"
+    assert len(OUTCOMES) == len(CASES) + 40, "run the whole module to get the summary"
     assert all(OUTCOMES[(s, "empty")] == "error" for s in SOURCES)
     counts = {k: sum(v == k for v in OUTCOMES.values()) for k in ("error", "error-on-compute", "valid")}
     valid = sorted(f"{s}-{m}" for (s, m), v in OUTCOMES.items() if v == "valid")

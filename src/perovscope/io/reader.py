@@ -63,7 +63,9 @@ def _reader_kwargs(func, fmt: Format, path: Path, lazy: bool, options: dict) -> 
                          f"format; valid: {', '.join(valid) or 'none'}")
     kwargs = dict(options)
     if "lazy" in params:
-        kwargs["lazy"] = bool(lazy and fmt.lazy)
+        # lazy formats are always decoded through the reader's lazy path (validated, e.g. Velox streams
+        # go through bounds-checked sparse arrays) and loaded afterwards when lazy=False
+        kwargs["lazy"] = bool(fmt.lazy)
     return kwargs
 
 
@@ -93,7 +95,8 @@ def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
     source = str(path)
     arrays = [signal_to_dataarray(s, fmt=fmt.name, source=source, default_kind=fmt.default_kind)
               for s in signals]
-    return assemble(arrays, source=source, fmt=fmt.name)
+    result = assemble(arrays, source=source, fmt=fmt.name)
+    return result if lazy else result.load()
 
 
 def _read_own(path: Path, fmt: Format, lazy: bool, options: dict):
