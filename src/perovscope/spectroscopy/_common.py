@@ -47,7 +47,7 @@ def bad_pixel_mask(spectra) -> np.ndarray:
     its total is negative (an over-subtracted dark reference).
     """
     s = np.asarray(spectra)
-    total = np.sum(s, axis=-1, dtype=float)
+    total = np.sum(s, axis=-1, dtype=float if s.dtype.kind in "iub" else None)
     finite = np.isfinite(total)  # NaN/inf anywhere in a spectrum makes its total non-finite
     allzero = np.count_nonzero(s, axis=-1) == 0
     code = np.zeros(s.shape[:-1], dtype=np.int8)

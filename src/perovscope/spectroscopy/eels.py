@@ -82,7 +82,7 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     lead = y.shape[:-1]
     yf = y.reshape(-1, y.shape[-1])
     yw = yf[:, sl]
-    bad = (bad_pixel_mask(yf) > 0) | (bad_pixel_mask(yw) > 0)
+    bad = bad_pixel_mask(yf) > 0  # (a window without positive counts is caught below)
     e0 = float(ew[0])
     lx = np.log(ew / e0)
     # log-linear estimate: least squares of ln y on ln(E/E0) weighted by y (Var ln y ≈ 1/y for
@@ -99,6 +99,100 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     bad |= (pos.sum(1) < 3) | ~np.isfinite(slope)
     p0 = np.stack([np.where(bad, 0.0, icpt), np.where(bad, 3.0, -slope)], axis=-1)
     if refine:
+        lna, r, cov, flag = _refine_power_law(np.where(bad[:, None], 0.0, yw), lx, p0, bad, poisson,
+                                              max_iter)
+        lna_sd, r_sd, cov_ar = np.sqrt(cov[:, 0, 0]), np.sqrt(cov[:, 1, 1]), cov[:, 0, 1]
+    else:
+        lna, r = p0[:, 0].copy(), p0[:, 1].copy()
+        # weights y are inverse variances of ln y: covariance (X^T W X)^-1 without rescaling
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_sd = np.sqrt(sw / den)
+            lna_sd = np.sqrt(sxx / den)
+            cov_ar = sx / den
+        flag = np.zeros(lna.shape, dtype=np.int8)
+    flag[bad] = FLAG_MASKED
+    bad_fit = flag >= FLAG_FAILED
+    a = np.exp(lna) * e0 ** r  # A in the convention A E^-r with E in eV
+    # ln A = ln A0 + r ln E0: propagate with the (ln A0, r) covariance
+    a_var = lna_sd ** 2 + (np.log(e0) * r_sd) ** 2 + 2 * np.log(e0) * cov_ar
+    a_sd = a * np.sqrt(np.clip(a_var, 0, None))
+    for arr in (a, r, a_sd, r_sd):
+        arr[bad_fit] = np.nan
+    return PowerLawFit(a.reshape(lead), r.reshape(lead), a_sd.reshape(lead), r_sd.reshape(lead),
+                       flag.astype(np.int8).reshape(lead))
+
+
+def _refine_power_law(yw, lx, p0, bad, poisson, max_iter):
+    """Gauss–Newton refinement of ``y = exp(a - r lx)`` for all pixels (closed-form 2×2 solves).
+
+    The weighted log-linear start is already close to the optimum, so a few undamped steps with a
+    step-halving safeguard converge; pixels that do not converge in 6 steps fall back to the general
+    batched Levenberg–Marquardt. Returns ``a, r, cov (N, 2, 2), flag``.
+    """
+    a, r = p0[:, 0].copy(), p0[:, 1].copy()
+
+    def cost_of_rows(mu_rows, rows):
+        y = yw[rows]
+        if poisson:
+            mu_rows = np.maximum(mu_rows, 1e-12)
+            return 2 * np.sum(mu_rows - y + np.where(y > 0, y * np.log(np.maximum(y, 1e-300) / mu_rows),
+                                                     0), axis=1)
+        return np.sum((y - mu_rows) ** 2, axis=1)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mu = np.exp(a[:, None] - r[:, None] * lx)
+        cost = cost_of_rows(mu, slice(None))
+        done = bad.copy()
+        for _ in range(6):
+            todo = np.flatnonzero(~done)
+            mu_a = mu[todo]
+            wm = mu_a / np.maximum(mu_a, 1e-3) if poisson else mu_a
+            res = yw[todo] - mu_a
+            s00 = np.sum(wm * mu_a, axis=1)
+            s01 = -np.sum(wm * mu_a * lx, axis=1)
+            s11 = np.sum(wm * mu_a * lx * lx, axis=1)
+            g0 = np.sum(wm * res, axis=1)
+            g1 = -np.sum(wm * res * lx, axis=1)
+            det = s00 * s11 - s01 * s01
+            da = np.zeros_like(a)
+            dr = np.zeros_like(r)
+            da[todo] = (s11 * g0 - s01 * g1) / det
+            dr[todo] = (s00 * g1 - s01 * g0) / det
+            step = 1.0
+            for _half in range(4):  # step halving until the cost decreases
+                at, rt = a[todo] + step * da[todo], r[todo] + step * dr[todo]
+                mu_t = np.exp(at[:, None] - rt[:, None] * lx)
+                cost_t = cost_of_rows(mu_t, todo)
+                ok = np.isfinite(cost_t) & (cost_t <= cost[todo])
+                acc = todo[ok]
+                rel = (cost[acc] - cost_t[ok]) / np.maximum(cost[acc], 1e-300)
+                a[acc], r[acc], mu[acc], cost[acc] = at[ok], rt[ok], mu_t[ok], cost_t[ok]
+                done[acc[(rel < 1e-9) | (np.abs(step * dr[acc]) < 1e-9)]] = True
+                todo = todo[~ok]
+                if todo.size == 0:
+                    break
+                step *= 0.5
+            done[todo] = True  # no decrease possible along the Gauss–Newton direction: at the minimum
+            if done.all():
+                break
+        w = 1.0 / np.maximum(mu, 1e-3) if poisson else 1.0
+        wm = w * mu
+        s00 = np.sum(wm * mu, axis=1)
+        s01 = -np.sum(wm * mu * lx, axis=1)
+        s11 = np.sum(wm * mu * lx * lx, axis=1)
+        det = s00 * s11 - s01 * s01
+        inv = np.stack([np.stack([s11, -s01], -1), np.stack([-s01, s00], -1)], -2) / det[:, None, None]
+        if not poisson:  # sandwich covariance: least squares on heteroscedastic counts
+            r2 = (yw - mu) ** 2
+            m00 = np.sum(r2 * mu * mu, axis=1)
+            m01 = -np.sum(r2 * mu * mu * lx, axis=1)
+            m11 = np.sum(r2 * mu * mu * lx * lx, axis=1)
+            meat = np.stack([np.stack([m00, m01], -1), np.stack([m01, m11], -1)], -2)
+            n = lx.size
+            inv = inv @ meat @ inv * (n / max(n - 2, 1))
+    flag = np.zeros(a.shape, dtype=np.int8)
+    slow = ~done & ~bad
+    if slow.any():  # rare: hand the stubborn pixels to the general damped solver
         def model(p):
             return np.exp(p[:, :1] - p[:, 1:2] * lx)
 
@@ -106,27 +200,15 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
             m = model(p)
             return np.stack([m, -lx * m], axis=-1)
 
-        yin = np.where(bad[:, None], np.nan, yw)
-        res = levenberg_marquardt(model, jac, yin, p0, lower=[-np.inf, -20.0], upper=[np.inf, 20.0],
-                                  poisson=poisson, max_iter=max_iter)
-        lna, r = res.params[:, 0], res.params[:, 1]
-        lna_sd, r_sd = res.std[:, 0], res.std[:, 1]
-        flag = res.flag.copy()
-    else:
-        lna, r = p0[:, 0].copy(), p0[:, 1].copy()
-        # weights y are inverse variances of ln y: covariance (X^T W X)^-1 without rescaling
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r_sd = np.sqrt(sw / den)
-            lna_sd = np.sqrt(sxx / den)
-        flag = np.zeros(lna.shape, dtype=np.int8)
-    flag[bad] = FLAG_MASKED
-    bad_fit = flag >= FLAG_FAILED
-    a = np.exp(lna) * e0 ** r  # A in the convention A E^-r with E in eV
-    a_sd = a * np.sqrt(lna_sd ** 2 + (np.log(e0) * r_sd) ** 2)
-    for arr in (a, r, a_sd, r_sd):
-        arr[bad_fit] = np.nan
-    return PowerLawFit(a.reshape(lead), r.reshape(lead), a_sd.reshape(lead), r_sd.reshape(lead),
-                       flag.astype(np.int8).reshape(lead))
+        lm = levenberg_marquardt(model, jac, yw[slow], np.stack([a[slow], r[slow]], -1),
+                                 lower=[-np.inf, -20.0], upper=[np.inf, 20.0], poisson=poisson,
+                                 max_iter=max_iter)
+        a[slow], r[slow] = lm.params[:, 0], lm.params[:, 1]
+        inv[slow] = lm.cov
+        flag[slow] = lm.flag
+    bad_num = ~np.isfinite(a) | ~np.isfinite(r)
+    flag[bad_num & ~bad] = FLAG_FAILED
+    return a, r, inv, flag
 
 
 def power_law_evaluate(fit: PowerLawFit, energy):
