@@ -46,6 +46,25 @@ def test_4dstem_containers_roundtrip(tmp_path, module, name):
     assert da.scan_x.attrs["units"] == "nm"
 
 
+def test_zspy_opened_read_only(tmp_path, monkeypatch):
+    """RosettaSciIO opens lazy zspy stores in "r+" by default; perovscope asks for "r"."""
+    api = importlib.import_module("rsciio.zspy._api")
+    path = tmp_path / "scan.zspy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        api.file_writer(str(path), _signal(FOURD, FOURD_AXES, "electron_diffraction"))
+    modes = []
+    real_open = api.zarr.open
+
+    def spy(store, **kwargs):
+        modes.append(kwargs.get("mode"))
+        return real_open(store, **kwargs)
+
+    monkeypatch.setattr(api.zarr, "open", spy)
+    np.testing.assert_array_equal(pio.read(path).values, FOURD)
+    assert modes == ["r"]
+
+
 def test_hspy_keeps_calibration_and_metadata(tmp_path):
     path = tmp_path / "si.hspy"
     data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)

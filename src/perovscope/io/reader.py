@@ -66,6 +66,8 @@ def _reader_kwargs(func, fmt: Format, path: Path, lazy: bool, options: dict) -> 
         # lazy formats are always decoded through the reader's lazy path (validated, e.g. Velox streams
         # go through bounds-checked sparse arrays) and loaded afterwards when lazy=False
         kwargs["lazy"] = bool(fmt.lazy)
+    if fmt.name == "zspy":
+        kwargs["mode"] = "r"  # RosettaSciIO opens lazy zspy stores read-write unless told otherwise
     return kwargs
 
 
