@@ -121,3 +121,49 @@ def test_merlin_header_without_data(tmp_path):
     hdr.write_text("HDR,\n")
     with pytest.raises(FormatError, match="without its data file"):
         pio.read(hdr)
+
+
+_AUDIT: dict = {"root": None, "events": [], "hooked": False}
+
+
+def _audit(event, args):
+    root = _AUDIT["root"]
+    if root is None:
+        return
+    if event == "open" and isinstance(args[0], str | bytes | os.PathLike) and str(root) in os.fsdecode(
+            args[0]):
+        _AUDIT["events"].append(("open", os.fsdecode(args[0]), args[1], args[2]))
+    elif event == "mmap.__new__":
+        _AUDIT["events"].append(("mmap", None, args[2], None))
+
+
+@pytest.mark.parametrize("rel", ["rosettasciio/EELS_SI.dm4", "rosettasciio/001_4x2_6bit.mib",
+                                 "rosettasciio/test_TEM.bcf", "exspy/coreloss_spectrum.msa",
+                                 "rosettasciio/jobinyvon_test_spec.xml", "xrd-analysis/test.brml",
+                                 "xrd-analysis/MG1-Cu2O-28_bg_subtracted.xy"])
+def test_every_python_level_open_is_read_only(data_file, tmp_path, rel):
+    """A Python audit hook sees every ``open`` and ``mmap`` made while reading and computing: none may
+    ask for write access (HDF5 files are opened by the C library with mode "r", not audited here)."""
+    import mmap
+    import sys
+
+    if not _AUDIT["hooked"]:
+        sys.addaudithook(_audit)  # audit hooks cannot be removed; it is inert outside this test
+        _AUDIT["hooked"] = True
+    src = data_file(rel)
+    copy = tmp_path / src.name
+    copy.write_bytes(src.read_bytes())
+    _AUDIT["root"], _AUDIT["events"] = tmp_path, []
+    try:
+        pio.read(copy).load()
+    finally:
+        _AUDIT["root"] = None
+    opens = [e for e in _AUDIT["events"] if e[0] == "open"]
+    assert opens, "the audit hook saw no open of the input"
+    for _, path, mode, flags in opens:
+        if mode is not None:
+            assert not set(str(mode)) & set("wax+"), f"{path} opened with mode {mode!r}"
+        if isinstance(flags, int):
+            assert not flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC), path
+    for _, _, access, _ in (e for e in _AUDIT["events"] if e[0] == "mmap"):
+        assert access in (mmap.ACCESS_READ, mmap.ACCESS_COPY), f"memory map with access {access}"
