@@ -97,3 +97,24 @@ def test_profile_particles_and_missing_signal(tmp_path, disc_image, capsys):
     assert m[d < -1].mean() > 3 * m[d > 2].mean()        # bright inside, matrix outside
     assert main(["profile", str(src), "--interface", "layers", "--map", "nope", "--quiet"]) == 2
     assert "no signal named 'nope'" in capsys.readouterr().err
+
+
+def test_profile_time_series_fits_every_frame(tmp_path, capsys):
+    from scipy.special import erf
+
+    rng = np.random.default_rng(1)
+    y = np.arange(60)[:, None] * np.ones((1, 40))
+    frames = [20 + 80 * 0.5 * (1 + erf((y - y0) / (np.sqrt(2) * 1.5))) for y0 in (25.2, 31.7)]
+    coords = {"y": ("y", np.arange(60) * 0.5, {"units": "nm"}),
+              "x": ("x", np.arange(40) * 0.5, {"units": "nm"})}
+    da = xr.DataArray(rng.poisson(np.stack(frames)), dims=("time", "y", "x"), coords=coords,
+                      attrs={"units": "counts"})
+    src = save(da.to_dataset(name="haadf"), tmp_path / "series.zarr")
+    out = tmp_path / "p.csv"
+    assert main(["profile", str(src), "--interface", "layers", "--n-layers", "2", "--bin", "0.25",
+                 "--range", "-5", "5", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out)
+    assert "time" in table.columns and table["time"].nunique() == 2
+    widths = [float(line.split("(sigma) ")[1].split(" ±")[0])
+              for line in capsys.readouterr().out.splitlines() if "(sigma)" in line]
+    np.testing.assert_allclose(widths, 0.75, rtol=0.15)         # 1.5 px = 0.75 nm in both frames

@@ -18,7 +18,13 @@ from perovscope.imaging import (
     size_distribution,
     track_summary,
 )
-from perovscope.interfaces import segment_domains, segment_layers
+from perovscope.interfaces import (
+    interdiffusion_width,
+    layer_distance,
+    profile_across,
+    segment_domains,
+    segment_layers,
+)
 
 
 def _grid_points(n):
@@ -76,6 +82,13 @@ def test_device_layer_interfaces(device):
     # ETL | cathode: the half-way crossing lies at the centre of the LiF interlayer
     lif_centre = 0.5 * (truth[:, 4] + truth[:, 5])
     assert np.abs(np.nanmean(rows[:, 4] - lif_centre, axis=-1)).max() < 1.0
+    # interdiffusion width of the glass|ITO ... emitter|ETL interfaces, frame 0, along the normals
+    width_true = device.attrs["parameters"]["interface_width_nm"]
+    frame = ds.isel(time=0)
+    for k in range(4):
+        prof = profile_across(aligned.isel(time=0), layer_distance(frame, interface=k), bin_width=0.4,
+                              d_min=-8, d_max=8)
+        assert interdiffusion_width(prof)["width"] == pytest.approx(width_true, rel=0.15)
 
 
 def test_device_particles_found_where_and_not_before_they_nucleate(device):

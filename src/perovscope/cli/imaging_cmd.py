@@ -100,9 +100,16 @@ def _particles(args) -> int:
     if img.dims[-2:] != ("y", "x") or img.ndim != 3:
         raise InputError(f"{args.file}: expected an image (time?, y, x), got dims {img.dims}")
     px, origin = _nm(img.isel(time=0)), _origin_nm(img)
-    kw = dict(smooth_px=args.smooth, threshold=args.threshold, min_diameter_nm=args.min_diameter,
-              split_touching=not args.no_split, exclude_border=args.exclude_border)
-    labels, table = particles_per_frame(np.asarray(img.values), pixel_size_nm=px, origin_nm=origin, **kw)
+    threshold = args.threshold
+    try:
+        threshold = float(threshold)
+    except ValueError:
+        pass
+    kw = dict(smooth_px=args.smooth, threshold=threshold, min_diameter_nm=args.min_diameter,
+              split_touching=not args.no_split, exclude_border=args.exclude_border,
+              poisson=args.poisson)
+    labels, table = particles_per_frame(np.asarray(img.values), pixel_size_nm=px, origin_nm=origin,
+                                        moment_shape=args.moments, **kw)
     unit = "nm" if img["y"].attrs.get("units", "px") != "px" else "px"
     if img.sizes["time"] == 1:
         table = table.drop(columns="frame")
@@ -122,6 +129,9 @@ def _particles(args) -> int:
             _write_table(table, Path(args.out), name="particle")
     print(f"{args.file}: {dist.n} particles; diameter {dist.mean:.4g} ± {dist.sd:.4g} {unit} "
           f"(mean ± sd; median {dist.median:.4g}, log-normal sigma {dist.lognormal_sigma:.3g})")
+    if args.moments:
+        dm = size_distribution(table["diameter_moment_nm"])
+        print(f"  {args.moments} second-moment diameter {dm.mean:.4g} ± {dm.sd:.4g} {unit}")
     if not args.out:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
     return 0
@@ -166,26 +176,41 @@ def _register(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------- profile
+def _lines(prof: xr.Dataset):
+    """(index, label suffix, mean, sd) for every 1-D profile in a (..., distance) profile Dataset."""
+    mean, sd = prof["mean"].values, prof["sd"].values
+    lead = prof["mean"].dims[:-1]
+    for idx in np.ndindex(mean.shape[:-1]):
+        suffix = ", ".join(f"{d} {prof[d].values[i] if d in prof.coords else i}" for d, i in zip(lead, idx,
+                                                                                                strict=True))
+        yield idx, suffix, mean[idx], sd[idx]
+
+
 def _plot(profiles, fits, path: Path, label: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key, prof in profiles.items():
-        d, m, s = prof["distance"].values, prof["mean"].values, prof["sd"].values
-        line = ax.plot(d, m, label=f"interface {key}")[0]
-        ax.fill_between(d, m - s, m + s, color=line.get_color(), alpha=0.2)
-        fit = fits.get(key)
-        if fit is not None:
-            from ..interfaces import erf_step
+    from ..interfaces import erf_step
 
-            ax.plot(d, erf_step(d, fit["lo"], fit["hi"], fit["centre"], fit["width"]), "--",
-                    color=line.get_color(), lw=1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    n = 0
+    for key, prof in profiles.items():
+        d = prof["distance"].values
+        for idx, suffix, m, s in _lines(prof):
+            if n >= 12:                                                   # keep the figure legible
+                break
+            n += 1
+            line = ax.plot(d, m, label=f"interface {key}" + (f" ({suffix})" if suffix else ""))[0]
+            ax.fill_between(d, m - s, m + s, color=line.get_color(), alpha=0.15)
+            fit = fits.get((key, idx))
+            if fit is not None:
+                ax.plot(d, erf_step(d, fit["lo"], fit["hi"], fit["centre"], fit["width"]), "--",
+                        color=line.get_color(), lw=1)
     ax.set_xlabel("distance to interface (nm)")
     ax.set_ylabel(label)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -236,20 +261,23 @@ def _profile(args) -> int:
         df = prof.to_dataframe().reset_index()
         df.insert(0, "interface", key)
         rows.append(df)
-        if prof["mean"].ndim == 1 and prof.sizes["distance"] >= 5:
+        for idx, suffix, m, s in _lines(prof):
+            one = xr.Dataset({"mean": ("distance", m), "sem": ("distance", s / np.sqrt(
+                np.maximum(prof["count"].values[idx], 1)))}, coords={"distance": prof["distance"].values})
             try:
-                fits[key] = interdiffusion_width(prof)
-            except FitError:
-                fits[key] = None
+                fits[(key, idx)] = dict(interdiffusion_width(one), label=suffix)
+            except (FitError, InputError):
+                fits[(key, idx)] = dict(label=suffix)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["interface", "distance", "mean", "sd", "count", "sem"])
     if not profiles:
         print(f"{args.map_file}: no detectable interface; empty profile", file=sys.stderr)
-    for key, fit in fits.items():
-        if fit is None:
-            print(f"interface {key}: error-function fit failed")
+    for (key, _), fit in fits.items():
+        where = f"interface {key}" + (f" ({fit['label']})" if fit["label"] else "")
+        if "width" not in fit:
+            print(f"{where}: error-function fit failed")
         else:
-            print(f"interface {key}: centre {fit['centre']:.3f} ± {fit['centre_err']:.3f} nm, "
+            print(f"{where}: centre {fit['centre']:.3f} ± {fit['centre_err']:.3f} nm, "
                   f"interdiffusion width (sigma) {fit['width']:.3f} ± {fit['width_err']:.3f} nm")
     plot = Path(args.plot) if args.plot else (Path(args.out).with_suffix(".png") if args.out else None)
     if args.out:
@@ -257,7 +285,8 @@ def _profile(args) -> int:
     else:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
     if plot is not None and profiles:
-        _plot(profiles, fits, plot, f"{values.name or 'map'} ({values.attrs.get('units', '')})")
+        _plot(profiles, {k: v for k, v in fits.items() if "width" in v}, plot,
+              f"{values.name or 'map'} ({values.attrs.get('units', '')})")
     return 0
 
 
@@ -271,11 +300,17 @@ def register(subparsers) -> None:
     p.add_argument("file", help="image file (instrument file or perovscope .zarr)")
     p.add_argument("--out", help="OUT.csv or OUT.zarr (default: table on stdout)")
     p.add_argument("--signal", help="which signal/variable of the file to use")
-    p.add_argument("--threshold", default="otsu", help="otsu, li, triangle or a number (default otsu)")
+    p.add_argument("--threshold", default="otsu",
+                   help="otsu, li, triangle, noise or an intensity level (default otsu)")
     p.add_argument("--min-diameter", type=float, default=0.0, help="discard smaller particles (nm)")
     p.add_argument("--smooth", type=float, default=1.0, help="Gaussian smoothing before threshold (px)")
     p.add_argument("--no-split", action="store_true", help="do not split touching particles")
     p.add_argument("--exclude-border", action="store_true", help="drop particles cut by the border")
+    p.add_argument("--poisson", action="store_true",
+                   help="counts image: segment its Anscombe transform (uniform noise)")
+    p.add_argument("--moments", choices=("sphere", "disc"),
+                   help="also report diameter_moment_nm from the intensity second moment (projected "
+                        "spheres or flat discs)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_particles_entry)
 

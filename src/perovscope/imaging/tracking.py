@@ -26,8 +26,12 @@ from .particles import particle_table, segment_particles
 __all__ = ["particles_per_frame", "link_particles", "track_summary", "count_per_frame"]
 
 
-def particles_per_frame(stack, *, pixel_size_nm: float = 1.0, origin_nm=(0.0, 0.0), **segment_kw):
-    """Segment every frame of ``stack`` (n_frames, H, W); return (labels stack, table with ``frame``)."""
+def particles_per_frame(stack, *, pixel_size_nm: float = 1.0, origin_nm=(0.0, 0.0),
+                        moment_shape: str | None = None, **segment_kw):
+    """Segment every frame of ``stack`` (n_frames, H, W); return (labels stack, table with ``frame``).
+
+    Keyword arguments go to :func:`segment_particles`; ``moment_shape`` to :func:`particle_table`.
+    """
     stack = np.asarray(stack)
     if stack.ndim != 3:
         raise InputError(f"particles_per_frame: expected (frame, y, x), got shape {stack.shape}")
@@ -36,7 +40,7 @@ def particles_per_frame(stack, *, pixel_size_nm: float = 1.0, origin_nm=(0.0, 0.
     for t in range(stack.shape[0]):  # loop over frames
         labels[t] = segment_particles(stack[t], pixel_size_nm=pixel_size_nm, **segment_kw)
         tab = particle_table(labels[t], pixel_size_nm=pixel_size_nm, origin_nm=origin_nm,
-                             intensity=stack[t])
+                             intensity=stack[t], moment_shape=moment_shape)
         tab.insert(0, "frame", t)
         tables.append(tab)
     return labels, pd.concat(tables, ignore_index=True)
