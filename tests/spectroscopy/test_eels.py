@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 
 from perovscope.errors import InputError
+from perovscope.io import read
 from perovscope.spectroscopy.eels import (
     edge_signal,
     normalise_core_loss,
@@ -129,3 +130,19 @@ def test_line_profile_with_width():
     np.testing.assert_allclose(prof.values, 4.0 * (1.0 + prof.distance.values), atol=1e-9)
     with pytest.raises(InputError, match="zero length"):
         line_profile(img, (1, 1), (1, 1))
+
+
+def test_zero_loss_map_synthetic_and_real(data_file):
+    from perovscope.spectroscopy.maps import zero_loss_map
+
+    ez = np.arange(-30.0, 60.0, 0.2)
+    shifts = np.array([[0.0, 0.05], [-0.08, 0.6]])
+    zlp = 1e5 * np.exp(-0.5 * ((ez - shifts[..., None]) / 0.5) ** 2) + 50
+    da = xr.DataArray(zlp, dims=("y", "x", "energy"), coords={"energy": ez})
+    c = zero_loss_map(da)
+    np.testing.assert_allclose(c.values, shifts, atol=0.01)
+    assert c.attrs["centred"] is False and c.attrs["max_offset_eV"] == pytest.approx(0.6, abs=0.01)
+    assert zero_loss_map(da.isel(x=0)).attrs["centred"] is True
+    low = zero_loss_map(read(data_file("exspy/lowloss_spectrum.msa")))
+    # the real low-loss spectrum's ZLP sits within a few channels of 0 eV
+    assert abs(float(low)) < 2.0

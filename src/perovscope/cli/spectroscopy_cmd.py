@@ -182,12 +182,18 @@ def _edx(args) -> int:
     if args.bin > 1:
         dims = {d: args.bin for d in ("y", "x", "scan_y", "scan_x") if d in da.dims}
         da = da.coarsen(dims, boundary="trim").sum().assign_attrs(da.attrs)
+    if args.pca:
+        from ..spectroscopy.decomposition import denoise_pca
+
+        da = da.copy(data=denoise_pca(da.values, n_components=args.pca))
     ds = edx_quantify_map(da, list(elements), beam_energy_keV=args.beam_energy_keV,
                           k_factors=_k_factors(args.k_factor), fwhm_mn_ka=args.fwhm,
                           background=args.background)
 
     def figure(res, png):
         ap = res["atomic_percent"]
+        extra = [d for d in ap.dims if d not in ("y", "x", "scan_y", "scan_x", "element")]
+        ap = ap.mean(extra) if extra else ap  # e.g. the mean over time frames
         sub = res.copy()
         names = []
         for el in ap.element.values[:6]:
@@ -239,6 +245,8 @@ def register(subparsers) -> None:
     p.add_argument("--fwhm", type=float, default=130.0, help="detector FWHM at Mn Ka (eV)")
     p.add_argument("--background", choices=("kramers", "polynomial"), default="kramers")
     p.add_argument("--bin", type=int, default=1, help="sum NxN pixels before fitting")
+    p.add_argument("--pca", type=int, default=0, metavar="N",
+                   help="denoise with N Poisson-weighted PCA components before fitting")
     p.set_defaults(func=_edx)
 
 

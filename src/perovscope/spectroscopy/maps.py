@@ -18,11 +18,11 @@ from ..errors import InputError
 from ._common import spectral_dim, window_slice
 from .cl import fit_gaussian
 from .edx import edx_model, fit_edx
-from .eels import edge_signal, power_law_background
+from .eels import edge_signal, power_law_background, zero_loss_centre
 from .quantification import cliff_lorimer
 
 __all__ = ["cl_peak_map", "eels_background_map", "eels_edge_map", "edx_quantify_map",
-           "PIXELS_PER_BLOCK"]
+           "zero_loss_map", "PIXELS_PER_BLOCK"]
 
 #: Pixels per block for eager inputs (bounds memory of the batched Jacobians).
 PIXELS_PER_BLOCK = 1024
@@ -220,6 +220,32 @@ def eels_edge_map(da: xr.DataArray, *, edges, background_window, width: float = 
     return out.assign_coords(edge=labels).assign_attrs(
         units=da.attrs.get("units", "counts"), signal="element_map",
         description="background-subtracted integrated edge counts")
+
+
+def zero_loss_map(da: xr.DataArray, *, window=(-10.0, 10.0), tolerance_eV: float | None = None
+                  ) -> xr.DataArray:
+    """Zero-loss-peak centre (eV) of every low-loss spectrum, with a centring verdict in attrs.
+
+    ``attrs["centred"]`` is True when every finite centre lies within ``tolerance_eV`` of 0
+    (default: one channel), ``attrs["max_offset_eV"]`` the largest offset (computed eagerly only
+    for numpy input). Shift the energy axis (or realign per pixel) before core-loss analysis when
+    it is not centred (paper 000 checked ZLP centring at 0 eV first).
+    """
+    spec = spectral_dim(da)
+    da, lazy = _prepare(da, spec)
+    e = np.asarray(da[spec].values, dtype=float)
+    window_slice(e, window, name="window")
+    tol = float(abs(e[1] - e[0])) if tolerance_eV is None else float(tolerance_eV)
+
+    def core(block):
+        return zero_loss_centre(block, e, window=window)[:, None]
+
+    out = _apply(core, da, spec, ["_f"], {"_f": 1}, lazy).isel(_f=0, drop=True)
+    out = out.assign_attrs(units="eV", description="zero-loss peak centre", tolerance_eV=tol)
+    if not lazy:
+        off = float(np.nanmax(np.abs(out.values))) if np.isfinite(out.values).any() else np.nan
+        out.attrs.update(max_offset_eV=off, centred=bool(off <= tol))
+    return out
 
 
 def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | None = None,
