@@ -183,6 +183,8 @@ def test_dm4_eels_spectrum_image(data_file):
     digits(da.attrs["dwell_time_s"] * 1e2, "1.9950125")  # 1.9950125e-2 s
     assert acquired(da) == "2019-05-14 20:50:13"
     digits(float(da.values.sum(dtype=np.float64)), "7169069.07")
+    assert da.attrs["beam_energy_keV"] == 200.0 and "Titan" in da.attrs["microscope"]
+    assert da.attrs["spectrometer"] == "GIF Quantum ER"
 
 
 @pytest.mark.parametrize("name", ["SciFiDatasets/DMReader_EELS_STO.dm3",
@@ -268,6 +270,7 @@ def test_bruker_rawdata_xml(data_file):
     assert da.two_theta.values[:3].tolist() == [2, 2.0102, 2.0205]
     assert da.values[:3].tolist() == [1080, 1024, 1009]
     assert (float(da.two_theta[-1]), float(da[-1])) == (40.0099, 472)
+    assert da.attrs["anode"] == "Cu"  # Cu Kα
 
 
 def test_bruker_brml(data_file):

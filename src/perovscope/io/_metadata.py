@@ -154,6 +154,8 @@ def _generic(md: dict) -> dict:
         out["elements"] = [str(e) for e in elements]
     if out["camera_length_mm"] == 0.0:
         out["camera_length_mm"] = None
+    if isinstance(eels.get("spectrometer"), str) and eels["spectrometer"]:
+        out["spectrometer"] = eels["spectrometer"]
     sample = md.get("Sample") or {}
     if isinstance(sample.get("name"), str) and sample["name"]:
         out["sample"] = sample["name"]
