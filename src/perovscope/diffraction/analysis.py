@@ -58,17 +58,25 @@ def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) 
     return synthetic_probe(r_px, edge_px=min(max(edge, 0.3), 1.5))
 
 
+#: Patterns processed together inside a chunk (bounds the FFT/fit intermediates to ~100 MB).
+_SUB_BLOCK = 128
+
+
 def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
     """Disks and totals of a block ``(..., ky, kx)`` → ``(..., max_disks·7 + 2)`` (one pass)."""
-    d = find_bragg_disks(patterns, probe, bad_mask=bad_mask, **opts)
-
     ny, nx = patterns.shape[-2:]
+    lead = patterns.shape[:-2]
+    flat = patterns.reshape(-1, ny, nx)
     masks = np.stack([np.ones((ny, nx)), disk_mask((ny, nx), bf_radius, centre=centre)])
     if bad_mask is not None:
         masks = masks * ~np.asarray(bad_mask, bool)
-    stats = virtual_images(patterns, masks)
-    flat = d.stacked().reshape(*patterns.shape[:-2], -1)
-    return np.concatenate([flat, stats], -1)
+    out = np.empty((flat.shape[0], opts["max_disks"] * len(DISK_FIELDS) + _N_STATS))
+    for i in range(0, flat.shape[0], _SUB_BLOCK):  # sub-blocks of patterns bound the memory
+        sub = flat[i:i + _SUB_BLOCK]
+        d = find_bragg_disks(sub, probe, bad_mask=bad_mask, **opts)
+        out[i:i + _SUB_BLOCK] = np.concatenate([d.stacked().reshape(len(sub), -1),
+                                                virtual_images(sub, masks)], -1)
+    return out.reshape(*lead, out.shape[-1])
 
 
 def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | None = None,

@@ -225,98 +225,125 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     kf = np.conj(np.fft.rfft2(_embed(kern, (ny, nx))))
     k2f = np.conj(np.fft.rfft2(_embed(kern**2, (ny, nx))))
     pf = np.fft.rfft2(p)
-    corr = np.fft.irfft2(pf * kf, s=(ny, nx))
-    var = np.fft.irfft2(pf * k2f, s=(ny, nx))
-    snr = corr / np.sqrt(np.clip(var, 0, None) + 1.0)
+    both = np.fft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))     # correlation, Poisson variance
+    corr, var = both[0], both[1]
+    del both, pf
     size = max(3, int(2 * np.floor(min_spacing / 2) + 1))
-    peak = corr == maximum_filter(corr, size=(1, size, size), mode="constant", cval=-np.inf)
-    yy, xx = np.mgrid[:ny, :nx]
-    inside = (yy >= edge) & (yy <= ny - 1 - edge) & (xx >= edge) & (xx <= nx - 1 - edge)
-    cmax = np.max(np.where(inside, corr, -np.inf), axis=(-2, -1), keepdims=True)
-    peak &= inside & (snr >= min_snr) & (corr >= min_relative_intensity * cmax) & (corr > 0)
-    quality = _shape_quality(corr, radius)
-    peak &= quality >= min_quality
-    score = np.where(peak, corr, -np.inf).reshape(len(p), -1)
-    k = min(max_disks, score.shape[1])
-    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(score, top, 1), axis=1), 1)
-    valid = np.isfinite(np.take_along_axis(score, top, 1))
-    b_idx, d_idx = np.nonzero(valid)
-    py, px = top[b_idx, d_idx] // nx, top[b_idx, d_idx] % nx
+    cand = corr == maximum_filter(corr, size=(1, size, size), mode="constant", cval=-np.inf)
+    e = int(np.ceil(edge))
+    inside = np.zeros((ny, nx), bool)
+    inside[e:ny - e, e:nx - e] = True
+    cand &= inside & (corr > 0)
+    cmax = np.max(np.where(inside, corr, -np.inf), axis=(-2, -1))
+    bi, yi, xi = np.nonzero(cand)                                   # candidate peaks only from here
+    cv = corr[bi, yi, xi]
+    snr_c = cv / np.sqrt(np.clip(var[bi, yi, xi], 0, None) + 1.0)
+    keep = (snr_c >= min_snr) & (cv >= min_relative_intensity * cmax[bi])
+    bi, yi, xi, cv = bi[keep], yi[keep], xi[keep], cv[keep]
+    qual = _shape_quality(corr, bi, yi, xi, radius)
+    keep = qual >= min_quality
+    bi, yi, xi, cv, qual = bi[keep], yi[keep], xi[keep], cv[keep], qual[keep]
+    # top-k per pattern, strongest first: sort by (pattern, -corr) and rank within each pattern
+    order = np.lexsort((-cv, bi))
+    bi, yi, xi, qual = bi[order], yi[order], xi[order], qual[order]
+    start = np.searchsorted(bi, np.arange(len(p)))
+    rank = np.arange(len(bi)) - start[bi]
+    k = max_disks
+    sel = rank < k
+    b_idx, d_idx, py, px, qual = bi[sel], rank[sel], yi[sel], xi[sel], qual[sel]
     fields = np.full((len(p), k, len(DISK_FIELDS)), np.nan)
     if len(b_idx):
         usable = np.ones((ny, nx), bool) if bad_mask is None else ~np.asarray(bad_mask, bool)
         vals = _refine(p, usable, corr, b_idx, py, px, *disk_model_parameters(probe), refine)
-        vals = np.insert(vals, 4, quality[b_idx, py, px], axis=-1)
+        vals = np.insert(vals, 4, qual, axis=-1)
         vals[~(vals[:, 3] >= 0.5 * min_snr)] = np.nan      # the refined amplitude must be significant
         fields[b_idx, d_idx] = vals
         # compact: valid disks first, still strongest first
         order = np.argsort(~np.isfinite(fields[..., 0]), axis=1, kind="stable")
         fields = np.take_along_axis(fields, order[..., None], 1)
-    if k < max_disks:
-        fields = np.concatenate([fields, np.full((len(p), max_disks - k, len(DISK_FIELDS)), np.nan)], 1)
     return BraggDisks.from_stacked(fields.reshape(*lead, max_disks, len(DISK_FIELDS)))
 
 
-def _shape_quality(corr, radius):
-    """``1 - max_u c(p + R u) / c(p)`` over 8 directions u, for every pixel (batched shifts)."""
+def _shape_quality(corr, b, y, x, radius):
+    """``1 - max_u c(p + R u) / c(p)`` over 8 directions u at the peaks ``(b, y, x)`` (gathered)."""
+    ny, nx = corr.shape[-2:]
     r = max(1, int(round(radius)))
     rd = max(1, int(round(radius / np.sqrt(2))))
-    worst = np.full(corr.shape, -np.inf)
+    worst = np.full(len(b), -np.inf)
     for dy, dx in ((r, 0), (-r, 0), (0, r), (0, -r), (rd, rd), (rd, -rd), (-rd, rd), (-rd, -rd)):
-        worst = np.maximum(worst, np.roll(corr, (-dy, -dx), axis=(-2, -1)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(corr > 0, 1.0 - worst / corr, 0.0)
+        worst = np.maximum(worst, corr[b, np.clip(y + dy, 0, ny - 1), np.clip(x + dx, 0, nx - 1)])
+    return 1.0 - worst / corr[b, y, x]
 
 
-def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=4, background="quadratic"):
+def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=3, background="quadratic"):
     """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
 
     ``T`` is the soft-edged disk of :func:`disk_model_parameters`, the background a plane (or
     quadratic) over a circular footprint of radius ``R + 2.5`` px. Fisher scoring (iteratively
-    reweighted least squares with weights ``1/λ``) runs on all disks at once as stacked matrix
-    products; the inverse Fisher matrix at convergence gives the position covariance (the Cramér–Rao
-    bound when the model holds). Returns ``(D, 6)``: y, x, intensity, snr, sigma_y, sigma_x.
+    reweighted least squares with weights ``1/λ``) runs on all disks at once; the background columns
+    are the same for every disk (footprint offsets from the integer start), so all their Fisher blocks
+    are single matrix products over the stacked disks. The inverse Fisher matrix gives the position
+    covariance (the Cramér–Rao bound when the model holds). Returns ``(D, 6)``: y, x, intensity, snr,
+    sigma_y, sigma_x.
     """
     ny, nx = p.shape[-2:]
     h = int(np.ceil(radius + 2.5))
     oy, ox = np.mgrid[-h:h + 1, -h:h + 1]
     foot = np.hypot(oy, ox) < radius + 2.5
-    oy, ox = oy[foot], ox[foot]                                          # (m,) footprint offsets
-    iy = np.round(y0).astype(int)[:, None] + oy
-    ix = np.round(x0).astype(int)[:, None] + ox
+    oy, ox = oy[foot].astype(float), ox[foot].astype(float)             # (m,) footprint offsets
+    cy, cx = np.round(y0), np.round(x0)
+    iy = cy.astype(int)[:, None] + oy.astype(int)
+    ix = cx.astype(int)[:, None] + ox.astype(int)
     inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
     iyc, ixc = np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)
     win = p[b[:, None], iyc, ixc]                                        # (D, m)
     use = (inside & usable[iyc, ixc]).astype(float)
-    Y = iy - y0[:, None]
-    X = ix - x0[:, None]
-    r0 = np.hypot(Y, X)
+    fy, fx = (y0 - cy)[:, None], (x0 - cx)[:, None]                      # sub-pixel start offsets
+    r0 = np.hypot(oy - fy, ox - fx)
     core = use * (r0 < radius - 1)
     ring = use * (r0 > radius + 1)
     B = (win * ring).sum(1) / np.maximum(ring.sum(1), 1)
     A = (win * core).sum(1) / np.maximum(core.sum(1), 1) - B
-    yn, xn = Y / h, X / h
+    yn, xn = oy / h, ox / h
     cols = [np.ones_like(yn), yn, xn] + ([yn * yn, xn * xn, yn * xn] if background == "quadratic" else [])
-    basis = np.stack(cols, -1)                                          # (D, m, nb)
+    B0 = np.stack(cols, -1)                                              # (m, nb), shared
+    nb = B0.shape[1]
+    B0B0 = (B0[:, :, None] * B0[:, None, :]).reshape(len(B0), nb * nb)
     theta = np.concatenate([np.zeros((len(A), 2)), np.maximum(A, 1e-3)[:, None], B[:, None],
-                            np.zeros((len(A), basis.shape[-1] - 1))], 1)
+                            np.zeros((len(A), nb - 1))], 1)
     npar = theta.shape[1]
     s2e = np.sqrt(2.0) * edge
     eye = np.eye(npar)
 
+    f32 = np.float32
+    oy32, ox32, win32, use32 = oy.astype(f32), ox.astype(f32), win.astype(f32), use.astype(f32)
+    B0f = B0.astype(f32)
+
     def scoring(theta):
-        dy, dx = Y - theta[:, 0, None], X - theta[:, 1, None]
-        r = np.maximum(np.hypot(dy, dx), 1e-9)
-        u = (r - radius) / s2e
-        T = 0.5 * erfc(u)
-        a = theta[:, 2, None]
-        g = a * np.exp(-u * u) / (np.sqrt(np.pi) * s2e * r)              # A·(-∂T/∂r)/r
-        lam = np.maximum(a * T + (basis @ theta[:, 3:, None])[..., 0], 0.5)
-        J = np.concatenate([np.stack([g * dy, g * dx, T], -1), basis], -1)   # (D, m, npar)
-        JW = J * (use / lam)[..., None]
-        fisher = np.swapaxes(JW, 1, 2) @ J
-        grad = (np.swapaxes(JW, 1, 2) @ (win - lam)[..., None])[..., 0]
+        # per-pixel model terms in float32 (positions are offsets < 10 px: 1e-6 px resolution);
+        # the Fisher matrix and the solve stay in float64
+        t32 = theta.astype(f32)
+        dy = oy32 - (fy.astype(f32) + t32[:, 0, None])
+        dx = ox32 - (fx.astype(f32) + t32[:, 1, None])
+        r = np.maximum(np.hypot(dy, dx), f32(1e-9))
+        u = (r - f32(radius)) / f32(s2e)
+        T = f32(0.5) * erfc(u)
+        a = t32[:, 2, None]
+        g = a * np.exp(-u * u) / (f32(np.sqrt(np.pi) * s2e) * r)        # A·(-∂T/∂r)/r
+        lam = np.maximum(a * T + t32[:, 3:] @ B0f.T, f32(0.5))
+        w = use32 / lam
+        c = (g * dy, g * dx, T)                                          # ∂λ/∂(sy, sx, A)
+        wc = [w * ci for ci in c]
+        fisher = np.empty((len(theta), npar, npar))
+        for i in range(3):
+            for j in range(i, 3):
+                fisher[:, i, j] = fisher[:, j, i] = (wc[i] * c[j]).sum(1, dtype=float)
+            fisher[:, i, 3:] = wc[i].astype(float) @ B0
+            fisher[:, 3:, i] = fisher[:, i, 3:]
+        fisher[:, 3:, 3:] = (w.astype(float) @ B0B0).reshape(-1, nb, nb)
+        res = win32 - lam
+        grad = np.concatenate([np.stack([(wci * res).sum(1, dtype=float) for wci in wc], -1),
+                               (w * res).astype(float) @ B0], 1)
         return fisher, grad, np.linalg.det(fisher) > 0
 
     for _ in range(max(n_iter, 1)):  # Fisher-scoring iterations (all disks at once)
