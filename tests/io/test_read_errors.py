@@ -167,3 +167,17 @@ def test_every_python_level_open_is_read_only(data_file, tmp_path, rel):
             assert not flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC), path
     for _, _, access, _ in (e for e in _AUDIT["events"] if e[0] == "mmap"):
         assert access in (mmap.ACCESS_READ, mmap.ACCESS_COPY), f"memory map with access {access}"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("root", ["RawData", "LSX_Tree"])
+def test_xml_entity_bomb_is_refused(tmp_path, root):
+    """A 'billion laughs' document (10**9 expanded entities) is rejected by expat's amplification
+    limit as a FormatError instead of exhausting memory, for both XML readers."""
+    entities = "\n".join(f' <!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    doc = f'<?xml version="1.0"?>\n<!DOCTYPE r [\n <!ENTITY l0 "lol">\n{entities}\n]>\n<{root}><Datum>&l9;' \
+          f"</Datum></{root}>\n"
+    path = tmp_path / "bomb.xml"
+    path.write_text(doc)
+    with pytest.raises(FormatError):
+        pio.read(path)
