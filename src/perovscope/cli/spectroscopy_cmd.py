@@ -112,6 +112,40 @@ def _figure_maps(ds, names, png, title):
     plt.close(fig)
 
 
+def _figure_cl(ds, png, title):
+    """Maps of centre/σ/intensity over histograms and 2-D correlation histograms (paper 000)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..spectroscopy.statistics import correlation_histogram, parameter_histogram
+
+    names = ["centre", "sigma", "intensity"]
+    fig, axes = plt.subplots(2, 3, figsize=(10, 6))
+    for ax, name in zip(axes[0], names, strict=True):
+        v = ds[name]
+        if v.ndim == 2:
+            fig.colorbar(ax.imshow(v.values, cmap="viridis"), ax=ax, shrink=0.8)
+        elif v.ndim == 1:
+            ax.plot(v.values)
+        ax.set_title(f"{name} [{v.attrs.get('units', '')}]", fontsize=8)
+    for ax, name in zip(axes[1][:2], names[:2], strict=True):
+        h = parameter_histogram(ds[name], bins=40)
+        ax.stairs(h.counts, h.edges)
+        ax.set_xlabel(f"{name} [{ds[name].attrs.get('units', '')}]", fontsize=8)
+    h2 = correlation_histogram(ds["centre"], ds["sigma"], bins=30)
+    if h2.n_used:
+        axes[1][2].pcolormesh(h2.edges_a, h2.edges_b, h2.counts.T, cmap="magma")
+    axes[1][2].set_xlabel("centre", fontsize=8)
+    axes[1][2].set_ylabel("sigma", fontsize=8)
+    axes[1][2].set_title(f"r = {h2.pearson_r:.2f}", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
 def _cl(args) -> int:
     from ..spectroscopy.maps import cl_peak_map
 
@@ -120,11 +154,9 @@ def _cl(args) -> int:
         spec = "wavelength" if "wavelength" in da.dims else "energy"
         window_slice(da[spec].values, args.window, name="--window")
     ds = cl_peak_map(da, n_components=args.components, window=args.window, poisson=args.poisson)
-    fig_names = ["centre", "sigma", "intensity"] if args.components == 1 else []
-
     def figure(res, png):
-        if fig_names:
-            _figure_maps(res, fig_names, png, f"CL Gaussian fit: {Path(args.file).name}")
+        if args.components == 1:
+            _figure_cl(res, png, f"CL Gaussian fit: {Path(args.file).name}")
 
     return _finish(ds, args, "cl", figure)
 

@@ -22,7 +22,7 @@ from .eels import edge_signal, power_law_background, zero_loss_centre
 from .quantification import cliff_lorimer
 
 __all__ = ["cl_peak_map", "eels_background_map", "eels_edge_map", "edx_quantify_map",
-           "zero_loss_map", "PIXELS_PER_BLOCK"]
+           "zero_loss_map", "eels_normalise_map", "PIXELS_PER_BLOCK"]
 
 #: Pixels per block for eager inputs (bounds memory of the batched Jacobians).
 PIXELS_PER_BLOCK = 1024
@@ -220,6 +220,25 @@ def eels_edge_map(da: xr.DataArray, *, edges, background_window, width: float = 
     return out.assign_coords(edge=labels).assign_attrs(
         units=da.attrs.get("units", "counts"), signal="element_map",
         description="background-subtracted integrated edge counts")
+
+
+def eels_normalise_map(da: xr.DataArray, *, start: float | None = None, end: float | None = None
+                       ) -> xr.DataArray:
+    """Divide every spectrum by its integrated core-loss intensity between ``start`` and ``end`` (eV).
+
+    Removes pixel-to-pixel changes of the total inelastic scattering (thickness, current) before
+    comparing spectra, as in paper 000 (spectra normalised by the total integrated core-loss
+    intensity). Pixels with a non-positive integral become NaN. Lazy input stays lazy.
+    """
+    spec = spectral_dim(da)
+    e = np.asarray(da[spec].values, dtype=float)
+    lo = float(e.min()) if start is None else start
+    hi = float(e.max()) if end is None else end
+    sl = window_slice(e, (lo, hi), name="start/end")
+    total = da.isel({spec: sl}).sum(spec)
+    out = (da / total.where(total > 0)).assign_attrs(da.attrs)
+    out.attrs.update(units="1/channel", description=f"normalised by the counts in {lo:g}-{hi:g} eV")
+    return out
 
 
 def zero_loss_map(da: xr.DataArray, *, window=(-10.0, 10.0), tolerance_eV: float | None = None
