@@ -18,7 +18,9 @@ def run(args) -> int:
     """Handler of ``perovscope convert``."""
     from ..io import read, save
     from ..progress import dask_progress
+    from .inspect_cmd import quiet_reader_logs
 
+    quiet_reader_logs()
     src, out = Path(args.file), Path(args.output)
     if out.suffix.lower() != ".zarr":
         raise InputError(f"{out}: the output must be a .zarr directory (e.g. {src.stem}.zarr)")

@@ -112,8 +112,17 @@ def _text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def quiet_reader_logs() -> None:
+    """Silence RosettaSciIO's informational warnings (e.g. optional packages it could use) in the
+    command-line tools; real problems still arrive as perovscope errors."""
+    import logging
+
+    logging.getLogger("rsciio").setLevel(logging.ERROR)
+
+
 def run(args) -> int:
     """Handler of ``perovscope inspect``."""
+    quiet_reader_logs()
     summaries = [summarise(p) for p in args.files]
     if args.json:
         from ..io._units import json_safe

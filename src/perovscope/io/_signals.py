@@ -237,7 +237,7 @@ def assemble(arrays: list[xr.DataArray], *, source: str, fmt: str) -> xr.DataArr
         names[i] = kind if n == 0 else f"{kind}_{n}"
         counts[kind] = n + 1
     children = {}
-    for i, arr in enumerate(arrays):
+    for i in ranked:  # main signals (largest first) lead the listing
         name = names[i]
-        children[name] = xr.DataTree(dataset=arr.rename(name).to_dataset())
+        children[name] = xr.DataTree(dataset=arrays[i].rename(name).to_dataset())
     return xr.DataTree(children=children, dataset=xr.Dataset(attrs={"source_file": source, "format": fmt}))

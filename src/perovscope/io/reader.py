@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import logging
 import os
 import re
 from pathlib import Path
@@ -80,17 +79,12 @@ def _read_rsciio(path: Path, fmt: Format, lazy: bool, options: dict):
     func = module.file_reader
     kwargs = _reader_kwargs(func, fmt, path, lazy, options)
     precheck(path, fmt.name)
-    logger = logging.getLogger("rsciio")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # reader chatter (missing optional packages) is not for users
     try:
         signals = func(str(path), **kwargs)
     except ModuleNotFoundError as exc:
         missing = exc.name or (re.findall(r"'([\w.-]+)'", str(exc)) or ["a missing package"])[0]
         raise FormatError(f"{path}: reading this {fmt.description} file needs the package "
                           f"{missing!r}, which is not installed (pip install {missing})") from exc
-    finally:
-        logger.setLevel(level)
     if not isinstance(signals, list | tuple) or not signals:
         raise FormatError(f"{path}: no signal found in this {fmt.description} file")
     postcheck(path, fmt.name, list(signals))
