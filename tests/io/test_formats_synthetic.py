@@ -31,7 +31,7 @@ FOURD_AXES = [_ax("y", 2, 2.0, "nm", True), _ax("x", 3, 2.0, "nm", True), _ax("k
 
 
 @pytest.mark.parametrize(("module", "name"), [("rsciio.zspy", "scan.zspy"), ("rsciio.hspy", "scan.hspy"),
-                                              ("rsciio.blockfile", "scan.blo")])
+                                              ("rsciio.hspy", "scan.h5"), ("rsciio.blockfile", "scan.blo")])
 def test_4dstem_containers_roundtrip(tmp_path, module, name):
     path = tmp_path / name
     with warnings.catch_warnings():

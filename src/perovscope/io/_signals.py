@@ -201,8 +201,12 @@ def _stack_element_maps(maps: list[xr.DataArray]) -> xr.DataArray | None:
     if any(m.shape != first.shape or m.dims != first.dims for m in maps):
         return None
     symbols = [str(m.attrs.get("title")) for m in maps]
-    stacked = xr.concat([m.drop_attrs(deep=False) for m in maps], dim=dims.ELEMENT, coords="minimal",
-                        compat="override", join="override")
+    bare = []
+    for m in maps:
+        m = m.copy(deep=False)
+        m.attrs = {}
+        bare.append(m)
+    stacked = xr.concat(bare, dim=dims.ELEMENT, coords="minimal", compat="override", join="override")
     element = xr.Variable(dims.ELEMENT, symbols, attrs={"units": "symbol", "long_name": "element"})
     stacked = stacked.assign_coords({dims.ELEMENT: element}).transpose(..., dims.ELEMENT)
     stacked.attrs = dict(first.attrs)
