@@ -160,10 +160,15 @@ def fit_layer_model(features, *, n_layers: int, method: str = "columns", referen
         from sklearn.cluster import KMeans
         from sklearn.mixture import GaussianMixture
 
-        zz = ndimage.gaussian_filter(z[reference_frame], (1.0, 1.0, 0.0)).reshape(-1, n_feat)
+        zs = ndimage.gaussian_filter(z[reference_frame], (1.0, smooth_x_px, 0.0))
+        zz = zs.reshape(-1, n_feat)
         rows = np.repeat(np.arange(h, dtype=float), w)
+        # fit on layer interiors: pixels on an interface (large change along the rows) are mixtures
+        # that a mixture model would otherwise spend a component on
+        grad = np.sqrt((np.gradient(zs, axis=0) ** 2).sum(-1)).ravel()
+        interior = grad <= np.quantile(grad, 0.75)
         est = (GaussianMixture(n_layers, random_state=random_state, n_init=2) if method == "gmm"
-               else KMeans(n_layers, n_init=4, random_state=random_state)).fit(zz)
+               else KMeans(n_layers, n_init=4, random_state=random_state)).fit(zz[interior])
         lab = est.predict(zz)
         mean_row = np.array([rows[lab == k].mean() if (lab == k).any() else np.inf
                              for k in range(n_layers)])
