@@ -36,3 +36,22 @@ def test_particle_edges_distance_and_iodine_halo_width(composite):
     w_true = float(composite["truth/iodine_width_nm"])
     assert fit["width"] * np.sqrt(2) == pytest.approx(w_true, rel=0.15)
     assert abs(fit["centre"]) < px                    # the halo starts at the found particle edge
+
+
+def test_particle_table_joins_cl_centre_map(composite):
+    from scipy.spatial import cKDTree
+
+    from perovscope.imaging import particle_table
+
+    haadf = composite["haadf/haadf"].compute()
+    labels, _ = find_particles(haadf, poisson=True)
+    px = float(haadf.x[1] - haadf.x[0])
+    cl_map = composite["truth/cl/cl_centre_nm"].values              # per-pixel CL peak centre (nm)
+    table = particle_table(labels.values, pixel_size_nm=px, maps={"cl_centre_nm": cl_map})
+    truth = composite["truth/particles"].to_dataset()
+    _, idx = cKDTree(np.c_[truth["centre_y_nm"], truth["centre_x_nm"]]).query(
+        table[["centroid_y", "centroid_x"]].to_numpy())
+    assert len(set(idx)) == len(table)                             # one-to-one with the truth
+    # the truth map holds each particle's CL centre on its pixels: the join must return it exactly
+    np.testing.assert_allclose(table["cl_centre_nm"].to_numpy(), truth["cl_centre_nm"].values[idx],
+                               atol=1e-9)
