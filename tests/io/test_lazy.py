@@ -76,3 +76,29 @@ def test_lazy_rechunked_reduction_matches_eager(data_file):
     lazy = pio.read(path).chunk({"scan_y": 1, "scan_x": 3, "ky": 100})
     eager = pio.read(path, lazy=False)
     np.testing.assert_array_equal(lazy.sum(("ky", "kx")).values, eager.sum(("ky", "kx")).values)
+
+
+def test_guarded_chunks_match_and_failures_become_format_errors():
+    """The read guard returns the reader's chunks unchanged, and a chunk whose decoding fails (as
+    h5py does for a damaged compressed chunk) raises FormatError naming the file at compute time."""
+    import dask
+
+    from perovscope.errors import FormatError
+    from perovscope.io._lazy import guard_lazy
+
+    base = dsa.arange(7 * 5 * 6, chunks=3).reshape(7, 5, 6).rechunk((3, 2, 6)) * 2
+    guarded = guard_lazy(base, "file.hspy")
+    assert guarded.chunks == base.chunks
+    np.testing.assert_array_equal(guarded.compute(), base.compute())
+    np.testing.assert_array_equal(guarded[1:6, 3].compute(), base[1:6, 3].compute())
+
+    def damaged(block):
+        if block.min() > 100:
+            raise OSError("Can't synchronously read data (filter returned failure during read)")
+        return block
+
+    bad = guard_lazy(base.map_blocks(damaged, dtype=base.dtype), "file.hspy")
+    assert int(bad[:1, :2].sum().compute()) == int(base[:1, :2].sum().compute())  # healthy chunks read
+    with pytest.raises(FormatError, match="file.hspy: cannot read the data"):
+        with dask.config.set(scheduler="threads"):
+            bad.sum().compute()
