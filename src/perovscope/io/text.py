@@ -153,5 +153,5 @@ def read_text(path: Path, *, dim: str | None = None, units: str | None = None,
     for k in range(1, ncol):
         name = names[k] if names else f"column_{k}"
         unit = _split_unit(name)[1] or "a.u."
-        data_vars[name] = xr.Variable(xdim, table[:, k], attrs={"units": unit})
+        data_vars[name] = xr.Variable(xdim, table[:, k], attrs={"units": unit, "signal": "log"})
     return xr.Dataset(data_vars, coords=coord, attrs={"signal": "log", **common})
