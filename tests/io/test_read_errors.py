@@ -65,6 +65,12 @@ def test_unknown_option_names_valid_ones(data_file):
         pio.read(data_file("exspy/coreloss_spectrum.msa"), nonsense=1)
 
 
+@pytest.mark.parametrize("rel", ["xrd-analysis/MG1-Cu2O-28_bg_subtracted.xy", "xrd-analysis/test.brml"])
+def test_unknown_option_for_own_readers(data_file, rel):
+    with pytest.raises(InputError, match="unknown option"):
+        pio.read(data_file(rel), nonsense=1)
+
+
 def test_write_mode_refused(data_file):
     with pytest.raises(InputError, match="read-only"):
         pio.read(data_file("lumispy/asymmetric_peak_map.hspy"), mode="a")

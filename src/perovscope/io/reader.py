@@ -57,7 +57,7 @@ def _reader_kwargs(func, fmt: Format, path: Path, lazy: bool, options: dict) -> 
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     unknown = sorted(k for k in options if k not in params and k != "lazy")
     if unknown and not takes_any:
-        valid = sorted(k for k in params if k not in ("filename", "lazy"))
+        valid = sorted(k for k in params if k not in ("filename", "path", "lazy"))
         raise InputError(f"read({path.name}): unknown option(s) {', '.join(unknown)} for the {fmt.name} "
                          f"format; valid: {', '.join(valid) or 'none'}")
     kwargs = dict(options)
@@ -99,14 +99,13 @@ def _read_own(path: Path, fmt: Format, lazy: bool, options: dict):
     if fmt.name == "results":
         if not path.is_dir():
             raise FormatError(f"{path}: a .zarr results store must be a directory")
+        _reader_kwargs(open_results, fmt, path, lazy, options)
         return open_results(path, **options) if lazy else open_results(path, chunks=None, **options)
     if fmt.name == "text":
-        from .text import read_text
-
-        return read_text(path, **options)
-    from .xrd import read_bruker_xrd
-
-    return read_bruker_xrd(path, **options)
+        from .text import read_text as func
+    else:
+        from .xrd import read_bruker_xrd as func
+    return func(path, **_reader_kwargs(func, fmt, path, lazy, options))
 
 
 def read(path: str | os.PathLike, *, lazy: bool = True, **format_options) -> xr.DataArray | xr.DataTree:
@@ -119,8 +118,8 @@ def read(path: str | os.PathLike, *, lazy: bool = True, **format_options) -> xr.
         ``.hdr`` header may be given for its ``.mib``.
     lazy : bool
         Return dask-backed arrays for the formats that allow it (Merlin mib, Gatan dm3/dm4, EMD,
-        bcf spectrum images, HyperSpy hspy/zspy, blockfile, TIA, JEOL pts, Delmic); no data are
-        read until computed. Small text formats are always read eagerly.
+        HyperSpy hspy/zspy, blockfile, TIA, JEOL pts, Delmic, zarr results); no data are read until
+        computed. Bruker bcf, EMSA, LabSpec, XRD and text files are always read eagerly.
     **format_options
         Passed to the format's reader (e.g. ``navigation_shape=(4, 2)`` for a Merlin file without
         its header, ``select_type="images"`` for Velox EMD, ``signal="all"`` for Delmic,
