@@ -210,14 +210,8 @@ def levenberg_marquardt(model: Callable, jacobian: Callable, y, p0, *, lower=Non
 
 
 def _solve_robust(a, b):
-    """Batched solve that returns NaN for singular systems instead of raising."""
-    out = np.full(b.shape, np.nan)
-    for i in range(a.shape[0]):  # only reached when a batch contains a singular system
-        try:
-            out[i] = np.linalg.solve(a[i], b[i])
-        except np.linalg.LinAlgError:
-            pass
-    return out
+    """Batched solve through the pseudo-inverse: finite steps even for singular systems."""
+    return (np.linalg.pinv(a) @ b[:, :, None])[:, :, 0]
 
 
 def _inverse_robust(a):
