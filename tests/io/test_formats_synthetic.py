@@ -93,3 +93,19 @@ def test_digitalsurf_line_spectrum(tmp_path):
     keep = np.arange(data.size) != np.argmax(data)
     np.testing.assert_allclose(da.values.ravel()[keep], data.ravel()[keep], rtol=0, atol=1e-4)
     np.testing.assert_allclose(da.x.values, 1000.0 * np.arange(5))
+
+
+def test_berkeley_emd_spectrum_image(tmp_path):
+    """Berkeley (NCEM) EMD written by RosettaSciIO's writer: dims, µm -> nm, keV -> eV, data."""
+    path = tmp_path / "si.emd"
+    data = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5)
+    axes = [_ax("y", 3, 0.5, "µm", True), _ax("x", 4, 0.5, "µm", True), _ax("Energy", 5, 0.01, "keV", False)]
+    axes[2]["offset"] = 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        importlib.import_module("rsciio.emd").file_writer(str(path), _signal(data, axes, "EDS_TEM"))
+    da = pio.read(path)
+    assert da.dims == ("y", "x", "energy") and da.attrs["signal"] == "eds"
+    np.testing.assert_allclose(da.x.values, [0, 500, 1000, 1500])
+    np.testing.assert_allclose(da.energy.values, [100, 110, 120, 130, 140])
+    np.testing.assert_array_equal(da.values, data)
