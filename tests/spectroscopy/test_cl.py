@@ -52,6 +52,7 @@ def test_bad_pixels_masked_and_window_checked(cl_map):
     assert ds["flag"].values[2, 2] == 3
     assert np.isnan(ds["centre"].values[0, 0])
     assert np.sum(ds["flag"].values == 3) == 3
+    assert ds.attrs["n_masked"] == 3 and ds.attrs["n_pixels"] == 320
     assert np.abs(ds["centre"].values[5, 5] - truth["centre"][5, 5]) < 0.2
     with pytest.raises(InputError, match="window"):
         cl_peak_map(da, window=(900, 950))

@@ -78,6 +78,16 @@ def _apply(func, da, spec, out_dims, out_sizes, lazy, exclude=(), dtype=float):
     return xr.DataArray(out, dims=dims, coords=_spatial_coords(da, spec))
 
 
+def _count_flags(ds):
+    """For eager results: pixel counts per flag in attrs (lazy results are counted after compute)."""
+    flag = ds["flag"]
+    if not _is_lazy(flag):
+        values = np.asarray(flag.values)
+        ds.attrs.update(n_pixels=int(values.size), n_masked=int(np.sum(values == 3)),
+                        n_failed=int(np.sum(values == 2)), n_iteration_limit=int(np.sum(values == 1)))
+    return ds
+
+
 def _spatial_coords(da, spec):
     return {k: v for k, v in da.coords.items() if spec not in v.dims}
 
@@ -131,7 +141,7 @@ def cl_peak_map(da: xr.DataArray, *, n_components: int = 1, window=None, poisson
         units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input, 4 no peak")
     ds["cost"] = out.isel(_field=base + 2, drop=True).assign_attrs(units="chi2")
     ds.attrs.update(signal="cl", spectral_dim=spec, model=f"{k} Gaussian(s) + offset")
-    return ds
+    return _count_flags(ds)
 
 
 def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop: bool = True
@@ -194,7 +204,7 @@ def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop
         units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input")
     ds.attrs.update(signal="eels", background_window_eV=[float(v) for v in window],
                     model="power law A*E^-r", fit="poisson-ml" if poisson else "least-squares")
-    return ds
+    return _count_flags(ds)
 
 
 def eels_edge_map(da: xr.DataArray, *, edges, background_window, width: float = 50.0,
