@@ -6,6 +6,7 @@ import pytest
 from perovscope.cli import main
 from perovscope.io import open_results, read
 from perovscope.spectroscopy.eels import edge_signal, power_law_background
+from perovscope.spectroscopy.eels_edges import edge_onset_eV
 from perovscope.spectroscopy.maps import cl_peak_map, edx_quantify_map
 
 
@@ -90,3 +91,17 @@ def test_cli_edx_emd(data_file, tmp_path):
     res = open_results(out)
     assert res["atomic_percent"].dims == ("y", "x", "element")
     assert list(res["net_counts"].element.values) == ["C", "O", "Ca", "Cu"]
+
+
+@pytest.mark.parametrize(("name", "window", "edge"), [
+    ("openNCEM/08_carbon.dm3", (250.0, 280.0), "C_K"),
+    ("SciFiDatasets/DMReader_EELS_STO.dm4", (400.0, 450.0), "Ti_L23"),
+])
+def test_eels_edges_on_real_spectra(data_file, name, window, edge):
+    da = read(data_file(name))
+    e, y = da.energy.values, np.asarray(da.values, dtype=float)
+    sig, fit = edge_signal(y, e, edges=[edge], background_window=window, width=20)
+    assert fit.flag == 0 and 1.0 < float(fit.r) < 7.0
+    # the edge stands well above the extrapolated background (≥ 5 % of the raw counts there)
+    raw = y[(e >= edge_onset_eV(edge)) & (e <= edge_onset_eV(edge) + 20)].sum()
+    assert sig[0] > 0.05 * raw
