@@ -99,6 +99,18 @@ def test_convert_roundtrip(data_file, tmp_path, capsys):
     assert main(["convert", "--quiet", "--overwrite", str(src), str(out)]) == 0
 
 
+def test_convert_single_signal_is_a_kind_node(data_file, tmp_path):
+    src = data_file("rosettasciio/001_4x2_6bit.mib")
+    out = tmp_path / "scan.zarr"
+    assert main(["convert", "--quiet", str(src), str(out)]) == 0
+    tree = pio.open_results(out)
+    da = tree["4dstem/4dstem"]
+    assert da.dims == ("scan_y", "scan_x", "ky", "kx") and int(da.sum()) == 3623664
+    assert da.attrs["acquired"] == "2021-05-07T16:51:10.905800928Z"
+    plain = xr.open_datatree(out, engine="zarr", consolidated=False)  # readable without perovscope
+    assert plain["4dstem/4dstem"].shape == (2, 4, 256, 256)
+
+
 def test_convert_text_log_and_bad_output(tmp_path, capsys):
     log = tmp_path / "bias.csv"
     log.write_text("time_s,current_A,voltage_V\n0,1e-3,2.5\n1,2e-3,2.6\n")

@@ -2,6 +2,8 @@
 
 The file is read with :func:`perovscope.io.read` (lazily where possible) and written with
 :func:`perovscope.io.save`, chunk by chunk, atomically (a temporary directory renamed when complete).
+Every signal is stored as a node named by its kind holding a variable of the same name
+(``haadf/haadf``, ``4dstem/4dstem``); a text log (Dataset) is stored at the root.
 The store opens with plain ``xarray.open_datatree(OUT, engine="zarr")``, and with
 ``perovscope.io.open_results`` / ``perovscope.io.read``.
 """
@@ -16,6 +18,8 @@ from ..errors import InputError
 
 def run(args) -> int:
     """Handler of ``perovscope convert``."""
+    import xarray as xr
+
     from ..io import read, save
     from ..progress import dask_progress
     from .inspect_cmd import quiet_reader_logs
@@ -29,6 +33,9 @@ def run(args) -> int:
     if out.exists() and not args.overwrite:
         raise InputError(f"{out}: already exists; pass --overwrite to replace it")
     obj = read(src)
+    if isinstance(obj, xr.DataArray):  # one signal: stored as node KIND/KIND like multi-signal files
+        name = str(obj.name or obj.attrs.get("signal") or "data")
+        obj = xr.DataTree(children={name: xr.DataTree(dataset=obj.rename(name).to_dataset())})
     with dask_progress(enabled=not args.quiet, label=f"convert {src.name}"):
         save(obj, out, overwrite=args.overwrite)
     if not args.quiet:
