@@ -80,3 +80,12 @@ def test_agrees_with_hyperspy_load(data_file, rel, node):
     for dim in ours.dims:
         np.testing.assert_allclose(via[dim].values, ours[dim].values, rtol=1e-9)
         assert via[dim].attrs["units"] == ours[dim].attrs["units"]
+
+
+@pytest.mark.bench
+def test_element_maps_become_an_image_stack(data_file):
+    pytest.importorskip("hyperspy")
+    maps = pio.read(data_file("rosettasciio/Test SI 16x16 215 kx.emd"))["element_map/element_map"]
+    s = pio.to_hyperspy(maps)
+    assert s.axes_manager.signal_shape == (16, 16) and s.axes_manager.navigation_shape == (4,)
+    np.testing.assert_array_equal(np.asarray(s.data), np.moveaxis(maps.values, -1, 0))

@@ -32,6 +32,8 @@ def _require_hyperspy():
 
 
 def _signal_dims(da: xr.DataArray) -> list[str]:
+    if dims.ELEMENT in da.dims and dims.Y in da.dims and dims.X in da.dims:
+        return [dims.Y, dims.X]  # element maps: a stack of images navigated by element
     if da.dims and da.dims[-1] in _SIGNAL_DIMS_1D:
         return [da.dims[-1]]
     if dims.KY in da.dims and dims.KX in da.dims:
@@ -42,9 +44,9 @@ def _signal_dims(da: xr.DataArray) -> list[str]:
 
 
 def _axis_dict(da: xr.DataArray, dim: str, navigate: bool) -> dict:
-    values = np.asarray(da[dim].values, dtype=float) if dim in da.coords else np.arange(da.sizes[dim],
-                                                                                          dtype=float)
-    units = str(da[dim].attrs.get("units", "")) if dim in da.coords else ""
+    numeric = dim in da.coords and np.asarray(da[dim].values).dtype.kind in "fiu"
+    values = np.asarray(da[dim].values, dtype=float) if numeric else np.arange(da.sizes[dim], dtype=float)
+    units = str(da[dim].attrs.get("units", "")) if numeric else ""
     out = {"name": dim, "units": "" if units == "px" else units, "navigate": navigate, "size": values.size}
     steps = np.diff(values)
     if values.size < 2 or np.allclose(steps, steps[0], rtol=1e-6, atol=0):
