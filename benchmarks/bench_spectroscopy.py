@@ -159,7 +159,7 @@ def bench_eels(n_full=256):
 
         def ours_task(poisson):
             si = read(src)
-            res = eels_background_map(si, window=window, poisson=poisson)
+            res = eels_background_map(si, window=window, poisson=poisson).compute()  # as the CLI
             save(res, Path(tmp) / f"ours_{poisson}.zarr")
             return res
 
