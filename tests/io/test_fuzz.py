@@ -148,7 +148,8 @@ def test_fuzz_summary(capsys):
     if not OUTCOMES:
         pytest.skip("no fuzz case ran (real data folder absent)")
     assert len(CASES) >= 100
-    assert len(OUTCOMES) == len(CASES) + 40, "run the whole module to get the summary"
+    if len(OUTCOMES) != len(CASES) + 40:
+        pytest.skip(f"summary needs the whole module (only {len(OUTCOMES)} cases ran, e.g. with -k)")
     assert all(OUTCOMES[(s, "empty")] == "error" for s in SOURCES)
     counts = {k: sum(v == k for v in OUTCOMES.values()) for k in ("error", "error-on-compute", "valid")}
     valid = sorted(f"{s}-{m}" for (s, m), v in OUTCOMES.items() if v == "valid")
