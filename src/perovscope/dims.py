@@ -43,7 +43,7 @@ DEFAULT_UNITS = {
 #: Signal kinds (``attrs["signal"]``).
 SIGNAL_KINDS = (
     "4dstem", "haadf", "adf", "bf", "tem", "sem", "bse", "eds", "eels", "cl", "pl", "xrd",
-    "element_map", "line_profile", "image", "spectrum", "map",
+    "element_map", "line_profile", "image", "spectrum", "map", "log",
 )
 
 #: Normalised acquisition-metadata attribute names and their meaning.
@@ -66,6 +66,14 @@ METADATA_KEYS = {
     "dose_e_per_A2": "electron dose, e/Å²",
     "title": "signal title from the file",
     "source_file": "path of the file the signal was read from",
+    "format": "reader/format name",
+    "sample": "sample name from the file",
+    "spectrometer": "spectrometer name",
+    "central_wavelength_nm": "spectrometer central wavelength, nm",
+    "grating_lines_per_mm": "spectrometer grating, lines/mm",
+    "laser_wavelength_nm": "excitation laser wavelength, nm",
+    "anode": "X-ray tube anode",
+    "xray_wavelength_A": "X-ray Kα1 wavelength, Å",
 }
 
 #: Dimensions that index probe positions (navigation), in order.

@@ -1,5 +1,7 @@
 """perovscope's zarr results format: exact round trip and atomic writes."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -33,7 +35,9 @@ def test_round_trip_exact(tmp_path):
         assert a[node].dtype == b[node].dtype
     assert back["haadf/y"].attrs["units"] == "nm"
     # readable by plain xarray without perovscope
-    plain = xr.open_datatree(tmp_path / "r.zarr", engine="zarr", consolidated=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consolidated metadata: no "falling back" warning
+        plain = xr.open_datatree(tmp_path / "r.zarr", engine="zarr")
     np.testing.assert_array_equal(plain["haadf/haadf"].values, tree["haadf/haadf"].values)
 
 

@@ -99,6 +99,7 @@ def save(obj, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
 
         root = zarr.open_group(str(tmp), mode="r+")
         root.attrs[COMPLETE_ATTR] = True
+        zarr.consolidate_metadata(str(tmp))  # plain xarray.open_datatree opens it without warnings
         if path.exists():
             old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
             os.replace(path, old)
