@@ -111,3 +111,10 @@ def test_core_on_dask_blocks_is_pure(cl_map):
                          drop_axis=2, dtype=float)
     np.testing.assert_allclose(out.compute(), fit_gaussian(da.values, da.wavelength.values).centre[
         ..., 0], rtol=1e-9)
+
+
+def test_two_component_map_has_component_dim(cl_map):
+    da, _ = cl_map
+    ds = cl_peak_map(da.isel(y=slice(0, 3)), n_components=2)
+    assert ds["centre"].dims == ("y", "x", "component") and ds.sizes["component"] == 2
+    assert ds["centre"].attrs["units"] == "nm"

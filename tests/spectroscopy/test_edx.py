@@ -89,3 +89,25 @@ def test_binning_and_denoising(edx_map):
     assert nmf.shape == (8, 8, raw.shape[-1]) and np.all(nmf >= 0)
     with pytest.raises(InputError, match="n_components"):
         denoise_pca(raw, n_components=0)
+
+
+def test_k_factors_from_pure_standards():
+    # standards rendered with the package's own line shapes and known sensitivities s_i: the measured
+    # k-factors must equal A_i / s_i relative to Si (noise-free: to 1e-6)
+    from perovscope.spectroscopy.quantification import k_factors_from_standards
+    from perovscope.spectroscopy.xray_lines import ATOMIC_WEIGHTS
+
+    e = np.arange(2048) * 10.0 + 5.0
+    els = ["Si", "Cl", "Br", "Pb"]
+    m = edx_model(e, els, beam_energy_keV=300.0, background="none")
+    sens = np.array([2.0, 1.5, 0.7, 0.4])
+    spectra = np.zeros((4, e.size))
+    for i, c in enumerate(m.quant_columns):
+        spectra[i] = 1000.0 * sens[i] * m.design[:, c]
+    k = k_factors_from_standards(spectra, e, els, beam_energy_keV=300.0, background="none")
+    expected = {el: ATOMIC_WEIGHTS[el] / s / (ATOMIC_WEIGHTS["Si"] / 2.0) for el, s in zip(els, sens,
+                                                                                          strict=True)}
+    for el in els:
+        assert k[el] == pytest.approx(expected[el], rel=1e-6)
+    with pytest.raises(InputError, match="spectra"):
+        k_factors_from_standards(spectra[:2], e, els)

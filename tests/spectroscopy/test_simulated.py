@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from perovscope.spectroscopy.edx import edx_model, fit_edx
 from perovscope.spectroscopy.fitting import levenberg_marquardt
 from perovscope.spectroscopy.maps import cl_peak_map, edx_quantify_map, eels_background_map, eels_edge_map
-from perovscope.spectroscopy.quantification import halide_ratio
-from perovscope.spectroscopy.xray_lines import ATOMIC_WEIGHTS, ELEMENTS
+from perovscope.spectroscopy.quantification import halide_ratio, k_factors_from_standards
+from perovscope.spectroscopy.xray_lines import ELEMENTS
 
 simulate = pytest.importorskip("perovscope.simulate")
 
@@ -99,11 +98,9 @@ def device():
 def _standards_k_factors(energy, elements):
     """k-factors from thin pure-element 'standards' rendered by the simulator (as on a microscope:
     measure the net counts per atom of each standard with the same fit, k ∝ A / sensitivity)."""
-    m = edx_model(energy, elements, beam_energy_keV=300.0)
     std = simulate.element_spectra(elements, [ELEMENTS[x] for x in elements], energy,
                                    beam_energy_keV=300.0, bremsstrahlung=False)
-    sens = np.diag(fit_edx(std, energy, elements, model=m).net_counts)
-    return {el: ATOMIC_WEIGHTS[el] / s for el, s in zip(elements, sens, strict=True)}
+    return k_factors_from_standards(std, energy, elements, beam_energy_keV=300.0)
 
 
 def test_edx_emitter_composition(device):

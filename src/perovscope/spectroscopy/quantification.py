@@ -37,7 +37,8 @@ from ..errors import InputError
 from .eels_edges import EDGES
 from .xray_lines import ATOMIC_WEIGHTS, ELEMENTS, xray_lines
 
-__all__ = ["k_factor", "default_k_factors", "cliff_lorimer", "Quantification", "halide_ratio"]
+__all__ = ["k_factor", "default_k_factors", "cliff_lorimer", "Quantification", "halide_ratio",
+           "k_factors_from_standards"]
 
 # n_s b_s (Powell 1976): K 2×0.35; L3 4×0.25 and M5 6×0.25, doubled for the vacancies that
 # Coster–Kronig transitions move into L3/M5 from the inner subshells (Bambynek et al. 1972).
@@ -169,3 +170,49 @@ def halide_ratio(atomic_percent, elements, numerator=("Cl",), denominator=("Cl",
     den = sum(at[..., elements.index(el)] for el in denominator)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.nan)
+
+
+def k_factors_from_standards(spectra, energy, elements, *, atoms_per_nm2=1.0, reference: str = "Si",
+                             beam_energy_keV: float = 200.0, **model_kwargs) -> dict[str, float]:
+    """Cliff–Lorimer k-factors measured on thin pure-element standards.
+
+    Each standard ``i`` (a spectrum of element ``elements[i]`` alone, recorded with the same dose,
+    detector and fit settings) gives the net alpha-line counts per atom, ``s_i = I_i / n_i``; the
+    k-factor is ``k_i ∝ A_i / s_i`` (weight-fraction convention), normalised to ``reference``
+    (or to the first element when the reference is not among the standards).
+
+    Parameters
+    ----------
+    spectra : array_like (n_elements, n)
+        One standard spectrum per element, in the order of ``elements``.
+    energy : array_like (n,)
+        Channel energies (eV).
+    elements : sequence of str
+        The element of each standard.
+    atoms_per_nm2 : float or array_like (n_elements,)
+        Areal density of each standard (times its relative dose if doses differ).
+    reference : str
+        Element whose k-factor is 1.
+    **model_kwargs
+        Passed to :func:`perovscope.spectroscopy.edx.edx_model` (``fwhm_mn_ka``, ``background``...).
+
+    References
+    ----------
+    Cliff & Lorimer (1975); Williams & Carter (2009) ch. 35 (experimental k-factors from standards).
+    """
+    from .edx import edx_model, fit_edx
+
+    elements = list(elements)
+    y = np.asarray(spectra, dtype=float)
+    if y.ndim != 2 or y.shape[0] != len(elements):
+        raise InputError(f"spectra: need one standard spectrum per element ({len(elements)}), got "
+                         f"shape {y.shape}")
+    m = edx_model(energy, elements, beam_energy_keV=beam_energy_keV, **model_kwargs)
+    net = np.diag(fit_edx(y, energy, elements, model=m).net_counts)
+    sens = net / np.broadcast_to(np.asarray(atoms_per_nm2, dtype=float), net.shape)
+    if np.any(~np.isfinite(sens) | (sens <= 0)):
+        bad = [el for el, v in zip(elements, sens, strict=True) if not (np.isfinite(v) and v > 0)]
+        raise InputError(f"spectra: no net counts for the standard(s) of {', '.join(bad)}")
+    k = {el: ATOMIC_WEIGHTS[el] / v for el, v in zip(elements, sens, strict=True)}
+    ref = k[reference] if reference in k else k[elements[0]]
+    return {el: float(v / ref) for el, v in k.items()}
