@@ -167,6 +167,11 @@ def _eels(args) -> int:
     da = load_spectrum_image(args.file, "eels")
     window_slice(da["energy"].values, args.background_window, name="--background-window")
     ds = eels_background_map(da, window=args.background_window, poisson=args.poisson)
+    if args.edges:
+        from ..spectroscopy.maps import eels_edge_map
+
+        ds["edge_signal"] = eels_edge_map(da, edges=args.edges, background_window=args.background_window,
+                                          width=args.edge_width, poisson=args.poisson)
 
     def figure(res, png):
         import matplotlib
@@ -263,6 +268,10 @@ def register(subparsers) -> None:
     _common(p)
     p.add_argument("--background-window", nargs=2, type=float, required=True,
                    metavar=("START", "END"), help="power-law fit window in eV, e.g. 580 620")
+    p.add_argument("--edges", nargs="+", metavar="EDGE",
+                   help="also integrate these edges above background, e.g. I_M45 Cs_M45")
+    p.add_argument("--edge-width", type=float, default=50.0,
+                   help="integration width above each edge onset, eV (default 50)")
     p.set_defaults(func=_eels)
 
     p = subparsers.add_parser("edx", help="EDX line fitting and Cliff-Lorimer quantification",
