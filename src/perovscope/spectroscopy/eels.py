@@ -73,7 +73,7 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     ----------
     Egerton (2011) §4.4.2.
     """
-    y = np.asarray(spectra, dtype=float)
+    y = np.asarray(spectra)  # only the window is converted to float below
     e = np.asarray(energy, dtype=float)
     sl = window_slice(e, window, name="window")
     ew = e[sl]
@@ -81,7 +81,7 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
         raise InputError(f"window={tuple(window)}: a power law needs positive energy losses")
     lead = y.shape[:-1]
     yf = y.reshape(-1, y.shape[-1])
-    yw = yf[:, sl]
+    yw = np.asarray(yf[:, sl], dtype=float)
     bad = bad_pixel_mask(yf) > 0  # (a window without positive counts is caught below)
     e0 = float(ew[0])
     lx = np.log(ew / e0)
@@ -130,6 +130,7 @@ def _refine_power_law(yw, lx, p0, bad, poisson, max_iter):
     batched Levenberg–Marquardt. Returns ``a, r, cov (N, 2, 2), flag``.
     """
     a, r = p0[:, 0].copy(), p0[:, 1].copy()
+    lx2 = lx * lx
 
     def cost_of_rows(mu_rows, rows):
         y = yw[rows]
@@ -145,14 +146,13 @@ def _refine_power_law(yw, lx, p0, bad, poisson, max_iter):
         done = bad.copy()
         for _ in range(6):
             todo = np.flatnonzero(~done)
-            mu_a = mu[todo]
+            rows = slice(None) if todo.size == a.size else todo  # views while all pixels move
+            mu_a = mu[rows]
             wm = mu_a / np.maximum(mu_a, 1e-3) if poisson else mu_a
-            res = yw[todo] - mu_a
-            s00 = np.sum(wm * mu_a, axis=1)
-            s01 = -np.sum(wm * mu_a * lx, axis=1)
-            s11 = np.sum(wm * mu_a * lx * lx, axis=1)
-            g0 = np.sum(wm * res, axis=1)
-            g1 = -np.sum(wm * res * lx, axis=1)
+            wmm = wm * mu_a
+            wr = wm * (yw[rows] - mu_a)
+            s00, s01, s11 = wmm.sum(1), -(wmm @ lx), wmm @ lx2  # matrix-vector products (BLAS)
+            g0, g1 = wr.sum(1), -(wr @ lx)
             det = s00 * s11 - s01 * s01
             da = np.zeros_like(a)
             dr = np.zeros_like(r)
@@ -160,10 +160,11 @@ def _refine_power_law(yw, lx, p0, bad, poisson, max_iter):
             dr[todo] = (s00 * g1 - s01 * g0) / det
             step = 1.0
             for _half in range(4):  # step halving until the cost decreases
-                at, rt = a[todo] + step * da[todo], r[todo] + step * dr[todo]
+                rows = slice(None) if todo.size == a.size else todo
+                at, rt = a[rows] + step * da[rows], r[rows] + step * dr[rows]
                 mu_t = np.exp(at[:, None] - rt[:, None] * lx)
-                cost_t = cost_of_rows(mu_t, todo)
-                ok = np.isfinite(cost_t) & (cost_t <= cost[todo])
+                cost_t = cost_of_rows(mu_t, rows)
+                ok = np.isfinite(cost_t) & (cost_t <= cost[rows])
                 acc = todo[ok]
                 rel = (cost[acc] - cost_t[ok]) / np.maximum(cost[acc], 1e-300)
                 a[acc], r[acc], mu[acc], cost[acc] = at[ok], rt[ok], mu_t[ok], cost_t[ok]
@@ -175,18 +176,13 @@ def _refine_power_law(yw, lx, p0, bad, poisson, max_iter):
             done[todo] = True  # no decrease possible along the Gauss–Newton direction: at the minimum
             if done.all():
                 break
-        w = 1.0 / np.maximum(mu, 1e-3) if poisson else 1.0
-        wm = w * mu
-        s00 = np.sum(wm * mu, axis=1)
-        s01 = -np.sum(wm * mu * lx, axis=1)
-        s11 = np.sum(wm * mu * lx * lx, axis=1)
+        wmm = mu / np.maximum(mu, 1e-3) * mu if poisson else mu * mu
+        s00, s01, s11 = wmm.sum(1), -(wmm @ lx), wmm @ lx2
         det = s00 * s11 - s01 * s01
         inv = np.stack([np.stack([s11, -s01], -1), np.stack([-s01, s00], -1)], -2) / det[:, None, None]
         if not poisson:  # sandwich covariance: least squares on heteroscedastic counts
-            r2 = (yw - mu) ** 2
-            m00 = np.sum(r2 * mu * mu, axis=1)
-            m01 = -np.sum(r2 * mu * mu * lx, axis=1)
-            m11 = np.sum(r2 * mu * mu * lx * lx, axis=1)
+            r2mm = (yw - mu) ** 2 * wmm
+            m00, m01, m11 = r2mm.sum(1), -(r2mm @ lx), r2mm @ lx2
             meat = np.stack([np.stack([m00, m01], -1), np.stack([m01, m11], -1)], -2)
             n = lx.size
             inv = inv @ meat @ inv * (n / max(n - 2, 1))
