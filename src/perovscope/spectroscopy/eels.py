@@ -90,8 +90,9 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     pos = (yw > 0) & np.isfinite(yw)
     ly = np.where(pos, np.log(np.where(pos, yw, 1.0)), 0.0)
     w = np.where(pos, yw, 0.0)
-    sw, sx, sy = w.sum(1), (w * lx).sum(1), (w * ly).sum(1)
-    sxx, sxy = (w * lx * lx).sum(1), (w * lx * ly).sum(1)
+    wy = w * ly
+    sw, sx, sy = w.sum(1), w @ lx, wy.sum(1)  # weighted sums as matrix-vector products
+    sxx, sxy = w @ (lx * lx), wy @ lx
     den = sw * sxx - sx * sx
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (sw * sxy - sx * sy) / den
