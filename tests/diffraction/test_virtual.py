@@ -97,3 +97,12 @@ def test_bad_pixels_found_and_repaired(small_strained):
     fixed = repair_bad_pixels(s.data[:2, :2], bp.mask)
     assert fixed[..., 60, 60].max() < 100 and fixed.dtype == np.float32
     np.testing.assert_array_equal(fixed[..., 20, 20], s.data[:2, :2, 20, 20])
+
+
+def test_float32_fast_path_stays_exact_for_large_totals():
+    # totals ≥ 2^24 counts are redone in float64, so integer sums stay exact
+    data = np.full((3, 64, 64), 7, dtype=np.uint16)
+    data[1] = 5000                                   # 5000 × 4096 = 20.48 M > 2^24
+    out = virtual_images(data, np.stack([np.ones((64, 64)), disk_mask((64, 64), 10.0)]))
+    assert out[1, 0] == 5000 * 4096 and out[0, 0] == 7 * 4096
+    np.testing.assert_allclose(out[:, 1], data[:, 0, 0] * disk_mask((64, 64), 10.0).sum(), rtol=1e-6)

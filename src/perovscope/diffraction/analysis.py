@@ -30,6 +30,15 @@ __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
 _N_STATS = 2  # total counts, counts inside the central (bright-field) disk
 
 
+def _mean_pattern(da: xr.DataArray, max_patterns: int = 512) -> np.ndarray:
+    """Mean of up to ``max_patterns`` patterns spread evenly over the scan (one cheap partial read)."""
+    nav = da.dims[:-2]
+    flat = da.stack(_p=nav) if len(nav) > 1 else da.rename({nav[0]: "_p"})
+    n = flat.sizes["_p"]
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_patterns)).astype(int))
+    return np.asarray(flat.isel(_p=idx).mean("_p").values, float)
+
+
 def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) -> np.ndarray:
     """A probe template for ``da``: from the convergence angle when calibrated, else from the data.
 
@@ -38,7 +47,7 @@ def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) 
     """
     cal = calibration or calibration_from_coords(da)
     a, e = da.attrs.get("convergence_semiangle_mrad"), da.attrs.get("beam_energy_keV")
-    mean = np.asarray(da.mean(da.dims[:-2]).values, float)
+    mean = _mean_pattern(da)
     cy, cx = beam_centre(mean)
     # disk edge = steepest fall of the azimuthally averaged profile (a smooth halo never falls faster)
     yy, xx = np.indices(mean.shape)
@@ -59,7 +68,7 @@ def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) 
 
 
 #: Patterns processed together inside a chunk (bounds the FFT/fit intermediates to ~100 MB).
-_SUB_BLOCK = 128
+_SUB_BLOCK = 64
 
 
 def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
@@ -79,26 +88,45 @@ def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
     return out.reshape(*lead, out.shape[-1])
 
 
+def _scan_chunks(da: xr.DataArray, chunk_bytes: int) -> dict:
+    """Chunks over scan positions holding ≤ ``chunk_bytes`` of detector data; detector axes whole."""
+    per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
+    n = max(1, int(chunk_bytes // per))
+    nav = list(da.dims[:-2])
+    chunks = {"ky": -1, "kx": -1}
+    for d in reversed(nav):                 # fill the fastest scan axis first
+        size = da.sizes[d]
+        current = max(da.chunksizes[d]) if da.chunksizes else size
+        c = min(size, current, n)
+        chunks[d] = c
+        n = max(1, n // size) if c == size else 1
+    return chunks
+
+
 def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | None = None,
-                    bad_mask=None, max_disks: int = 48, **options) -> xr.Dataset:
+                    bad_mask=None, max_disks: int = 48, chunk_bytes: int = 32 * 2**20,
+                    **options) -> xr.Dataset:
     """Bragg disks of every pattern (lazy over the scan chunks of ``da``), as an xarray Dataset.
 
     Variables over ``(..., disk)``: ``y``, ``x`` (detector px), ``intensity``, ``snr``, ``quality``,
     ``sigma_y``, ``sigma_x``; over the scan: ``total_counts``, ``bf_counts``. ``options`` go to
-    :func:`.disks.find_bragg_disks` (``min_snr``, ``refine``, ...).
+    :func:`.disks.find_bragg_disks` (``min_snr``, ``refine``, ...). A dask-backed ``da`` is split
+    further where its chunks exceed ``chunk_bytes`` (memory is bounded by workers × chunk size).
     """
     if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
         raise InputError(f"expected a 4D-STEM DataArray with detector dims ('ky', 'kx'), got {da.dims}")
     probe = estimate_probe(da, calibration=calibration) if probe is None else np.asarray(probe, float)
     cal = calibration or calibration_from_coords(da)
     centre = cal.centre
-    radius = disk_model_parameters(probe)[0]
+    model = disk_model_parameters(probe)
+    radius = model[0]
     nf = len(DISK_FIELDS)
     n_out = max_disks * nf + _N_STATS
     opts = dict(options, max_disks=max_disks)
+    opts.setdefault("disk_model", model)
     data = da
     if getattr(da.data, "chunks", None) is not None:
-        data = da.chunk({"ky": -1, "kx": -1})
+        data = da.chunk(_scan_chunks(da, chunk_bytes))
     out = xr.apply_ufunc(
         _block, data, input_core_dims=[["ky", "kx"]], output_core_dims=[["feature"]],
         dask="parallelized", output_dtypes=[np.float64],
@@ -237,7 +265,8 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         ds["phase_confidence"] = (nav, pm.confidence, {"units": "1"})
         ds["lattice_parameter_nm"] = (nav, pm.lattice_parameter_nm, {"units": "nm"})
         ds["cl_fraction"] = (nav, pm.cl_fraction, {"units": "1", "long_name": "Vegard Cl fraction x"})
-    ds.attrs.update(note=note, basis=G.tolist(), reference_basis=G0.tolist(), basis_units=cal.units,
+    ds.attrs.update(note=note, probe_radius_px=radius, basis=G.tolist(), reference_basis=G0.tolist(),
+                    basis_units=cal.units,
                     calibration=cal.to_attrs(), signal="map",
                     strain_convention="g = (I + eps + omega)^-T g_ref, (x, y) components, x = last axis; "
                                       "theta > 0 turns +x towards +y")

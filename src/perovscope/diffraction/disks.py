@@ -167,7 +167,7 @@ def _parabola_peak(nb):
 def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6.0,
                      min_relative_intensity: float = 0.002, min_quality: float = 0.3,
                      min_spacing: float | None = None, edge: float | None = None, bad_mask=None,
-                     refine: str = "fit") -> BraggDisks:
+                     refine: str = "fit", disk_model: tuple[float, float] | None = None) -> BraggDisks:
     """Find and refine Bragg disks in every pattern of ``patterns`` (vectorised over all of them).
 
     Parameters
@@ -195,6 +195,9 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
         ``"fit"``: Poisson maximum-likelihood fit of a soft-edged disk (position, amplitude,
         background) to each disk, batched over all disks (default); ``"poly"``: 3×3 parabola on the
         integer-pixel correlation (as py4DSTEM); ``"none"``: integer peak.
+    disk_model : (float, float), optional
+        ``(radius, edge)`` of the disk model used by ``"fit"``; default
+        :func:`disk_model_parameters` of ``probe`` (pass it when calling block by block).
 
     Returns
     -------
@@ -220,12 +223,13 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     edge = radius + 1.0 if edge is None else edge
     if kern.shape[0] >= min(ny, nx):
         raise InputError(f"probe box {kern.shape} is larger than the detector {(ny, nx)}")
+    from scipy import fft as sfft
     from scipy.ndimage import maximum_filter
 
-    kf = np.conj(np.fft.rfft2(_embed(kern, (ny, nx))))
-    k2f = np.conj(np.fft.rfft2(_embed(kern**2, (ny, nx))))
-    pf = np.fft.rfft2(p)
-    both = np.fft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))     # correlation, Poisson variance
+    kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx))))
+    k2f = np.conj(sfft.rfft2(_embed(kern**2, (ny, nx))))
+    pf = sfft.rfft2(p)
+    both = sfft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))       # correlation, Poisson variance
     corr, var = both[0], both[1]
     del both, pf
     size = max(3, int(2 * np.floor(min_spacing / 2) + 1))
@@ -254,7 +258,8 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     fields = np.full((len(p), k, len(DISK_FIELDS)), np.nan)
     if len(b_idx):
         usable = np.ones((ny, nx), bool) if bad_mask is None else ~np.asarray(bad_mask, bool)
-        vals = _refine(p, usable, corr, b_idx, py, px, *disk_model_parameters(probe), refine)
+        model = disk_model_parameters(probe) if disk_model is None else disk_model
+        vals = _refine(p, usable, corr, b_idx, py, px, *model, refine)
         vals = np.insert(vals, 4, qual, axis=-1)
         vals[~(vals[:, 3] >= 0.5 * min_snr)] = np.nan      # the refined amplitude must be significant
         fields[b_idx, d_idx] = vals
@@ -275,7 +280,7 @@ def _shape_quality(corr, b, y, x, radius):
     return 1.0 - worst / corr[b, y, x]
 
 
-def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=3, background="quadratic"):
+def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadratic"):
     """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
 
     ``T`` is the soft-edged disk of :func:`disk_model_parameters`, the background a plane (or
@@ -318,13 +323,14 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=3, background="quadrat
     f32 = np.float32
     oy32, ox32, win32, use32 = oy.astype(f32), ox.astype(f32), win.astype(f32), use.astype(f32)
     B0f = B0.astype(f32)
+    fy32, fx32 = fy.astype(f32), fx.astype(f32)
 
     def scoring(theta):
         # per-pixel model terms in float32 (positions are offsets < 10 px: 1e-6 px resolution);
         # the Fisher matrix and the solve stay in float64
         t32 = theta.astype(f32)
-        dy = oy32 - (fy.astype(f32) + t32[:, 0, None])
-        dx = ox32 - (fx.astype(f32) + t32[:, 1, None])
+        dy = oy32 - (fy32 + t32[:, 0, None])
+        dx = ox32 - (fx32 + t32[:, 1, None])
         r = np.maximum(np.hypot(dy, dx), f32(1e-9))
         u = (r - f32(radius)) / f32(s2e)
         T = f32(0.5) * erfc(u)
@@ -338,7 +344,7 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=3, background="quadrat
         for i in range(3):
             for j in range(i, 3):
                 fisher[:, i, j] = fisher[:, j, i] = (wc[i] * c[j]).sum(1, dtype=float)
-            fisher[:, i, 3:] = wc[i].astype(float) @ B0
+            fisher[:, i, 3:] = wc[i].astype(float) @ B0      # float64 GEMMs: batch-independent
             fisher[:, 3:, i] = fisher[:, i, 3:]
         fisher[:, 3:, 3:] = (w.astype(float) @ B0B0).reshape(-1, nb, nb)
         res = win32 - lam

@@ -30,7 +30,18 @@ __all__ = ["virtual_images", "CenterOfMass", "center_of_mass", "virtual_image_ma
 _BLOCK_BYTES = 1 << 20
 
 
-def virtual_images(data, masks, *, dtype=np.float64) -> np.ndarray:
+def _single_thread_blas():
+    """Context limiting BLAS to one thread (tiny GEMMs; dask threads give the parallelism)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def virtual_images(data, masks, *, dtype=None) -> np.ndarray:
     """Weighted sums of every pattern with every mask in one pass.
 
     Parameters
@@ -39,15 +50,17 @@ def virtual_images(data, masks, *, dtype=np.float64) -> np.ndarray:
         Patterns (any numeric dtype; counts are not rescaled).
     masks : array (n_masks, ky, kx) or (ky, kx)
         Detector weights.
-    dtype : numpy dtype
-        Accumulation precision (float64 keeps integer counts exact up to 2⁵³).
+    dtype : numpy dtype, optional
+        Accumulation precision. Default: float32 (half the memory traffic) for integer counts with
+        weights in [0, 1], with patterns whose total reaches 2²⁴ counts redone in float64, so sums of
+        counts with 0/1 weights are exact integers either way; float64 otherwise.
 
     Returns
     -------
-    numpy.ndarray (..., n_masks)
+    numpy.ndarray (..., n_masks), float64
     """
     data = np.asarray(data)
-    masks = np.asarray(masks, dtype=dtype)
+    masks = np.asarray(masks, dtype=np.float64)
     if masks.ndim == 2:
         masks = masks[None]
     if data.ndim < 2 or masks.shape[1:] != data.shape[-2:]:
@@ -56,11 +69,26 @@ def virtual_images(data, masks, *, dtype=np.float64) -> np.ndarray:
     lead = data.shape[:-2]
     k = data.shape[-2] * data.shape[-1]
     flat = data.reshape(-1, k)
-    mt = np.ascontiguousarray(masks.reshape(len(masks), k).T)
-    out = np.empty((flat.shape[0], len(masks)), dtype=dtype)
-    step = max(1, _BLOCK_BYTES // (k * np.dtype(dtype).itemsize))
-    for i in range(0, flat.shape[0], step):  # loop over blocks of patterns, not pixels
-        np.matmul(flat[i:i + step].astype(dtype, copy=False), mt, out=out[i:i + step])
+    mt64 = np.ascontiguousarray(masks.reshape(len(masks), k).T)
+    out = np.empty((flat.shape[0], len(masks)), dtype=np.float64)
+    integer = np.issubdtype(data.dtype, np.integer) or data.dtype == bool
+    # float32 is exact when every partial sum is an integer < 2^24: non-negative integer counts, 0/1
+    # weights and a pattern total < 2^24 (the extra all-ones column checks the total in the same pass);
+    # fractional weights are rounded at ~6e-8 relative either way. Other rows are redone in float64.
+    fast = dtype in (None, np.float32) and integer and masks.min() >= 0 and masks.max() <= 1
+    mt32 = np.concatenate([mt64, np.ones((k, 1))], 1).astype(np.float32)
+    step = max(1, _BLOCK_BYTES // (k * 4))
+    with _single_thread_blas():
+        for i in range(0, flat.shape[0], step):  # loop over blocks of patterns, not pixels
+            blk = flat[i:i + step]
+            if fast:
+                r = blk.astype(np.float32) @ mt32
+                redo = (r[:, -1] >= 2**24) | (r[:, -1] < 0) if dtype is None else np.zeros(len(r), bool)
+                out[i:i + step] = r[:, :-1]
+                if redo.any():
+                    out[i:i + step][redo] = blk[redo].astype(np.float64) @ mt64
+            else:
+                out[i:i + step] = blk.astype(np.float64) @ mt64
     return out.reshape(*lead, len(masks))
 
 
