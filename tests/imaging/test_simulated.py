@@ -49,13 +49,16 @@ def nanospheres():
 
 def test_device_drift(device):
     truth = device["truth/drift"].to_dataset()
-    ds = drift_correct(device["haadf/haadf"])
-    # rows: the layer stack gives strong y contrast -> within the 0.1 px.
+    # rows: the layer stack gives strong y contrast; columns: the x structure is the FIB curtaining
+    # (8 % rms thickness, 2 nm correlation) and the interface roughness. A Tukey taper would add a
+    # fixed envelope to the strong layer contrast that pulls the x shift towards 0 (measured bias
+    # -0.65 x truth), content entering the field biases it further, and at 40 e/A^2 the noise x noise
+    # term of the correlation dominates its x slope; hence the periodic component, the overlap
+    # refinement and 1 px smoothing. CRLB of the x shift difference for this texture and dose:
+    # ~0.04 px; over seeds 0-2 the largest error is 0.087 px (seed 0: 0.05 px) -> the 0.1 px.
+    ds = drift_correct(device["haadf/haadf"], window="periodic", refine_overlap=True, smooth_sigma=1.0)
     np.testing.assert_allclose(ds["shift_y"].values, truth["shift_y_px"].values, atol=0.1)
-    # columns: the only x structure is the interface roughness (1 nm rms over 12 nm: rms slope
-    # ~0.08, so ~12x less x than y information), and Pb particles appearing at given x pull the
-    # estimate: even the noise-free simulation gives 0.23 px x errors. Measured here: 0.40 px.
-    np.testing.assert_allclose(ds["shift_x"].values, truth["shift_x_px"].values, atol=0.5)
+    np.testing.assert_allclose(ds["shift_x"].values, truth["shift_x_px"].values, atol=0.1)
 
 
 def test_device_edx_to_haadf_registration(device):

@@ -94,7 +94,8 @@ def _truth_fields(sess: Session):
     fields4, strain = [], []
     f_ref = ref_mask = None
     for t in range(nf):
-        f = sample_fields(y4.ravel(), x4.ravel(), stack=sess.stack, hist=sess.hist, frame=t, p=p)
+        f = sample_fields(y4.ravel(), x4.ravel(), stack=sess.stack, hist=sess.hist, frame=t, p=p,
+                          lamella=sess.lamella)
         if t == 0:
             f_ref, ref_mask = reference_deformation(f, p=p, shape=sess.grids["4dstem"]["shape"])
         strain.append(strain_components(f, f_ref))
@@ -102,8 +103,8 @@ def _truth_fields(sess: Session):
     fields_h, fields_e = [], []
     for t in range(nf):
         fh, fe = haadf_fields(sess, t), eds_fields(sess, t)
-        fields_h.append({k: fh[k] for k in ("layer", "phase")})
-        fields_e.append({k: fe[k] for k in ("composition", "atom_density", "phase")})
+        fields_h.append({k: fh[k] for k in ("layer", "phase", "thickness_nm")})
+        fields_e.append({k: fe[k] for k in ("composition", "atom_density", "thickness_nm", "phase")})
     return fields4, strain, ref_mask, fields_h, fields_e
 
 

@@ -45,7 +45,15 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("eds_dwell_s", 5e-3, "s", "EDX dwell time per pixel per frame"),
     ("eds_solid_angle_sr", 0.7, "sr", "EDX collection solid angle (four-quadrant SDD)"),
     ("fwhm_mn_ka_eV", 130.0, "eV", "EDX resolution at Mn Kα (silicon drift detector)"),
-    ("lamella_thickness_nm", 50.0, "nm", "FIB lamella thickness"),
+    ("lamella_thickness_nm", 50.0, "nm", "nominal (mean) FIB lamella thickness"),
+    ("curtain_amplitude", 0.08, "", "RMS relative thickness variation of FIB curtaining stripes, which run "
+     "along the growth direction so vary along x (Giannuzzi & Stevie 2005; Schaffer et al. 2012)"),
+    ("curtain_correlation_nm", 2.0, "nm", "lateral correlation length of the curtaining stripes (fine end of "
+     "streak widths; also stands in for the grain-to-grain contrast along the layers)"),
+    ("thickness_roughness", 0.015, "", "RMS relative local (isotropic) thickness roughness of the lamella"),
+    ("thickness_roughness_correlation_nm", 2.0, "nm", "correlation length of the local thickness roughness"),
+    ("eds_subpixel_nm", 0.5, "nm", "sampling step of the EDX pixel-area integration (the probe is rastered "
+     "over each spectrum-image pixel, so a pixel records its area average)"),
     ("glass_nm", 8.0, "nm", "visible glass substrate (top of the field of view)"),
     ("ito_nm", 22.0, "nm", "visible ITO anode"),
     ("htl_nm", 28.0, "nm", "hole-transport layer (PVK)"),
@@ -69,7 +77,9 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("cluster_radius_nm", (2.0, 3.0), "nm", "radius range of the pre-existing clusters"),
     ("n_pb_particles", 10, "", "particles nucleating during the run"),
     ("pb_metal_fraction", 0.7, "", "fraction of new particles that are metallic Pb (rest PbX2/CsPb2X5)"),
-    ("particle_nucleus_radius_nm", 1.0, "nm", "radius at nucleation"),
+    ("pb_critical_radius_nm", 1.5, "nm", "critical nucleus radius r* = 2γΩ/Δμ of classical nucleation "
+     "theory: a particle appears with r = r* at its nucleation time (Pb: γ≈0.5 J/m², Ω=3.0e-29 m³, Δμ=2eη "
+     "with η≈60 mV gives 1.5 nm; Porter & Easterling 2009 §5.1; Kashchiev 2000 ch. 3)"),
     ("particle_growth_nm2_s", 0.05, "nm²/s", "diffusion-limited growth constant k of r² = r0² + 2kt"),
     ("collapse_time_s", 140.0, "s", "onset of lattice collapse near the interfaces"),
     ("collapse_tau_s", 40.0, "s", "time constant of the collapse"),
@@ -101,13 +111,16 @@ _POSITIVE = ("frame_interval_s", "haadf_pixel_nm", "eds_channel_eV", "beam_energ
              "haadf_convergence_mrad", "haadf_exponent", "eds_dose_e_per_A2", "eds_dwell_s",
              "eds_solid_angle_sr", "fwhm_mn_ka_eV", "lamella_thickness_nm", "emitter_nm",
              "misfit_decay_nm", "roughness_correlation_nm", "collapse_tau_s", "collapse_length_nm",
-             "strain_relax_tau_s", "current_A", "particle_nucleus_radius_nm", "trap_reference_radius_nm",
+             "strain_relax_tau_s", "current_A", "pb_critical_radius_nm",
+             "curtain_correlation_nm", "thickness_roughness_correlation_nm", "eds_subpixel_nm",
+             "trap_reference_radius_nm",
              "thermal_diffuse_k_inv_nm")
 _NON_NEGATIVE = ("glass_nm", "ito_nm", "htl_nm", "etl_nm", "lif_nm", "roughness_nm", "interface_width_nm",
                  "misfit_buildup", "cl_diffusivity_nm2_s", "cl_extraction_velocity_nm_s",
                  "particle_growth_nm2_s", "collapse_time_s", "turn_on_voltage_V", "series_resistance_ohm",
                  "alcl3_resistance_ohm_per_nm", "damage_resistance_ohm", "el_initial", "trap_strength",
-                 "voltage_noise_V", "el_noise_rel", "drift_step_px", "haadf_dark_counts")
+                 "voltage_noise_V", "el_noise_rel", "drift_step_px", "haadf_dark_counts",
+                 "curtain_amplitude", "thickness_roughness")
 _FRACTIONS = ("x_cl", "pb_metal_fraction", "bragg_fraction", "diffuse_fraction",
               "thermal_diffuse_fraction")
 _COUNTS = ("n_frames", "log_per_frame", "eds_channels", "n_preexisting_clusters", "n_pb_particles")

@@ -18,6 +18,7 @@ from .fields import sample_fields
 from .fourdstem import disk_template, electron_wavelength_nm
 from .geometry import Stack, build_stack
 from .haadf import electrons_per_pixel, haadf_expected
+from .lamella import Lamella, build_lamella
 from .materials import ATOM_DENSITY_NM3, ATOMIC_NUMBER, ELEMENTS
 
 __all__ = ["Session", "prepare", "grid_points", "render_4dstem_block", "render_haadf_frame",
@@ -43,6 +44,7 @@ class Session:
     z: np.ndarray
     ne: dict
     dtypes: dict
+    lamella: Lamella
 
 
 def grid_points(grid, shift_px=(0.0, 0.0), hp=1.0):
@@ -90,12 +92,15 @@ def prepare(p: dict, grids: dict) -> Session:
           "eds": electrons_per_pixel(p["eds_dose_e_per_A2"], grids["eds"]["step"], name="eds_dose_e_per_A2")}
     # upper bounds of the expected counts per pixel/channel fix the integer dtypes before rendering
     bound_4d = ne["4dstem"] * (disk_template(radius_px).max() + 1.0 / (2 * np.pi * radius_px))
-    col_max = p["lamella_thickness_nm"] * max(ATOM_DENSITY_NM3.values())
+    hy, hx = grids["haadf"]["shape"]
+    lamella = build_lamella(p, (hy * hp, hx * hp),
+                            margin_nm=8.0 + hp * (np.abs(drift).max() + 2 * p["drift_step_px"] + 1))
+    col_max = lamella.thickness_nm * lamella.relative.max() * max(ATOM_DENSITY_NM3.values())
     bound_eds = ne["eds"] * col_max * spectra.max()
     dtypes = ({"4dstem": _count_dtype(bound_4d), "haadf": np.uint32, "eds": _count_dtype(bound_eds)}
               if p["noise"] else {"4dstem": np.float32, "haadf": np.float64, "eds": np.float64})
     return Session(p, grids, stack, hist, drift, device_lattices(x_cl=p["x_cl"], g_max=g_max), dk,
-                   radius_px, energy, spectra, z, ne, dtypes)
+                   radius_px, energy, spectra, z, ne, dtypes, lamella)
 
 
 def rows_per_chunk(sess: Session, *, max_values: float = 4e6) -> int:
@@ -114,7 +119,7 @@ def render_4dstem_block(sess: Session, t: int, r0: int, r1: int) -> np.ndarray:
     g4 = sess.grids["4dstem"]
     y, x = grid_points(g4)
     y, x = y[r0:r1].ravel(), x[r0:r1].ravel()
-    f = sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=sess.p)
+    f = sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=sess.p, lamella=sess.lamella)
     det = sess.p["detector_shape"]
     mean = frame_patterns(f, sess.lattices, p=sess.p, detector_shape=det, dk=sess.dk,
                           disk_radius_px=sess.disk_radius_px)
@@ -126,13 +131,34 @@ def render_4dstem_block(sess: Session, t: int, r0: int, r1: int) -> np.ndarray:
 def haadf_fields(sess: Session, t: int) -> dict:
     """Specimen fields at the (drifted) HAADF pixel centres of frame ``t``."""
     y, x = grid_points(sess.grids["haadf"], sess.drift[t], sess.p["haadf_pixel_nm"])
-    return sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=sess.p)
+    return sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=sess.p, lamella=sess.lamella)
 
 
 def eds_fields(sess: Session, t: int) -> dict:
-    """Specimen fields at the EDX pixel centres of frame ``t``."""
-    y, x = grid_points(sess.grids["eds"])
-    return sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=sess.p)
+    """Specimen of frame ``t`` averaged over the area of every EDX pixel.
+
+    The probe is rastered over each spectrum-image pixel (sub-pixel scanning; equivalently a finer
+    acquisition binned), so a pixel records the area average of the X-ray generation ``∝ t n c_i``.
+    The pixel is integrated with the midpoint rule on a sub-grid of step ≤ ``eds_subpixel_nm``.
+    Returns ``composition`` (atom-weighted mean fractions), ``atom_density`` (thickness-weighted
+    mean), ``thickness_nm`` (area mean) — so ``thickness × atom_density × composition`` is the
+    pixel's mean atom column density of each element — and ``phase`` at the pixel centre.
+    """
+    g, p = sess.grids["eds"], sess.p
+    y, x = grid_points(g)
+    (sy, sx), sub = g["step"], p["eds_subpixel_nm"]
+    ny_s, nx_s = (max(1, int(np.ceil(s / sub - 1e-9))) for s in (sy, sx))
+    oy = ((np.arange(ny_s) + 0.5) / ny_s - 0.5) * sy
+    ox = ((np.arange(nx_s) + 0.5) / nx_s - 0.5) * sx
+    ys = (y[..., None, None] + oy[:, None]).reshape(*y.shape, -1)
+    xs = (x[..., None, None] + ox[None, :]).reshape(*x.shape, -1)
+    f = sample_fields(ys, xs, stack=sess.stack, hist=sess.hist, frame=t, p=p, lamella=sess.lamella)
+    tn = f["thickness_nm"] * f["atom_density"]
+    col = (f["composition"] * tn[..., None]).mean(axis=-2)
+    tn_mean, t_mean = tn.mean(axis=-1), f["thickness_nm"].mean(axis=-1)
+    centre = sample_fields(y, x, stack=sess.stack, hist=sess.hist, frame=t, p=p, lamella=sess.lamella)
+    return {"composition": col / tn_mean[..., None], "atom_density": tn_mean / t_mean,
+            "thickness_nm": t_mean, "phase": centre["phase"]}
 
 
 def render_haadf_frame(sess: Session, t: int) -> np.ndarray:
@@ -140,7 +166,7 @@ def render_haadf_frame(sess: Session, t: int) -> np.ndarray:
     f = haadf_fields(sess, t)
     p = sess.p
     mean = haadf_expected(f["composition"], sess.z, electrons_per_pixel=sess.ne["haadf"],
-                          thickness_nm=p["lamella_thickness_nm"], atom_density_nm3=f["atom_density"],
+                          thickness_nm=f["thickness_nm"], atom_density_nm3=f["atom_density"],
                           exponent=p["haadf_exponent"], background=p["haadf_dark_counts"])
     out = _rng(sess, _TAG_HAADF, t).poisson(mean) if p["noise"] else mean
     return out.astype(sess.dtypes["haadf"])[None]
@@ -150,6 +176,6 @@ def render_eds_frame(sess: Session, t: int) -> np.ndarray:
     """EDX counts of frame ``t`` (1, y, x, energy)."""
     f = eds_fields(sess, t)
     mean = eds_expected(f["composition"], sess.spectra, electrons_per_pixel=sess.ne["eds"],
-                        thickness_nm=sess.p["lamella_thickness_nm"], atom_density_nm3=f["atom_density"])
+                        thickness_nm=f["thickness_nm"], atom_density_nm3=f["atom_density"])
     out = _rng(sess, _TAG_EDS, t).poisson(mean) if sess.p["noise"] else mean
     return out.astype(sess.dtypes["eds"])[None]

@@ -92,11 +92,15 @@ def build_truth(*, p, hist, stack, grids, drift, time, fields4, strain, ref_mask
                          {"units": "at.%"}),
          "atom_density_nm3": (("time", "y", "x"), _stack(fields_e, "atom_density", se),
                               {"units": "1/nm^3"}),
+         "thickness_nm": (("time", "y", "x"), _stack(fields_e, "thickness_nm", se), {"units": "nm"}),
          "phase": (("time", "y", "x"), _stack(fields_e, "phase", se), phase_attrs)},
         coords={"time": time, "y": dse["y"], "x": dse["x"], "element": ("element", list(ELEMENTS))})
     comp.attrs = {"lamella_thickness_nm": p["lamella_thickness_nm"],
-                  "description": "atomic % of non-hydrogen atoms through the lamella at the EDX "
-                                 "pixel centres (Li has no X-ray line in the spectra)"}
+                  "description": "atomic % of non-hydrogen atoms through the lamella averaged over each "
+                                 "EDX pixel's area (atom-weighted), the pixel's mean atom density "
+                                 "(thickness-weighted) and mean lamella thickness, so that thickness_nm x "
+                                 "atom_density_nm3 x composition/100 is the mean column density of each "
+                                 "element; phase at the pixel centre (Li has no X-ray line)"}
 
     sh = grids["haadf"]["shape"]
     xs = dsh["x"].values
@@ -107,6 +111,9 @@ def build_truth(*, p, hist, stack, grids, drift, time, fields4, strain, ref_mask
         {"label": (("time", "y", "x"), _stack(fields_h, "layer", sh),
                    {"units": "1", "layer_names": list(LAYER_NAMES)}),
          "phase": (("time", "y", "x"), _stack(fields_h, "phase", sh), phase_attrs),
+         "thickness_nm": (("time", "y", "x"), _stack(fields_h, "thickness_nm", sh).astype(np.float32),
+                          {"units": "nm", "description": "projected lamella thickness under each HAADF "
+                                                         "pixel (FIB curtaining + local roughness)"}),
          "interface_y_nm": (("time", "interface"), profiles.mean(axis=2), {"units": "nm"}),
          "interface_profile_y_nm": (("time", "interface", "x"), profiles, {"units": "nm"})},
         coords={"time": time, "y": dsh["y"], "x": dsh["x"], "interface": ("interface", inames)})

@@ -12,8 +12,9 @@ cheap; the per-pixel fields are assembled from it in :mod:`.device`.
 * **AlCl₃** — every 3 Cl⁻ reaching the cathode convert one Al to AlCl₃ (ρ = 2.48 g/cm³), so the layer
   thickness is ``N_Cl / (3 n_AlCl3)`` with ``N_Cl`` the Cl lost per unit interface area [2]_.
 * **Pb particles** — pre-existing Pb-rich clusters (PbX₂, CsPb₂X₅) sit at the emitter interfaces;
-  new particles nucleate near them at random times and grow by diffusion-limited growth,
-  ``r² = r₀² + 2 k (t - t_n)`` [3]_.
+  new particles nucleate near them at random times. Classical nucleation theory: only nuclei larger
+  than the critical radius ``r* = 2γΩ/Δμ`` are stable, so a particle exists with ``r = r*`` from its
+  nucleation time on [4]_ [5]_, then grows by diffusion-limited growth ``r² = r*² + 2 k (t - t_n)`` [3]_.
 * **Strain and collapse** — the interfacial misfit amplitude builds up linearly until
   ``collapse_time_s``, then relaxes exponentially while the lattice near the interfaces loses
   crystallinity: ``C = 1 - A(t) (e^{-d₁/λ} + e^{-d₂/λ})``, ``A = 1 - e^{-(t - t_c)/τ}``.
@@ -29,6 +30,10 @@ References
    (``shared/papers/002``): Cl⁻ to the Al cathode, AlCl₃, metallic Pb, EL loss, rising resistance.
 .. [3] C. Wagner, "Theorie der Alterung von Niederschlägen durch Umlösen", Z. Elektrochem. 65, 581
    (1961) — diffusion-limited growth r² ∝ t.
+.. [4] D. A. Porter, K. E. Easterling and M. Y. Sherif, Phase Transformations in Metals and Alloys,
+   3rd ed., CRC Press (2009), §4.1 and §5.1 — homogeneous nucleation, critical radius r* = 2γ/ΔG_v.
+.. [5] D. Kashchiev, Nucleation: Basic Theory with Applications, Butterworth-Heinemann (2000), ch. 3
+   (electrochemical nucleation: Δμ = z e η).
 """
 
 from __future__ import annotations
@@ -150,7 +155,7 @@ def evolve(stack: Stack, *, rng: np.random.Generator, n_frames: int, frame_inter
                for u in rng.uniform(size=n_new)]
     orient = rng.uniform(0.0, 90.0, n_old + n_new)
     r_old = rng.uniform(*p["cluster_radius_nm"], n_old)
-    r0, kg = p["particle_nucleus_radius_nm"], p["particle_growth_nm2_s"]
+    r0, kg = p["pb_critical_radius_nm"], p["particle_growth_nm2_s"]
     dt_p = log_t[:, None] - t_nuc[None, n_old:]
     r_new = np.where(dt_p >= 0, np.sqrt(r0 ** 2 + 2 * kg * np.maximum(dt_p, 0)), 0.0)
     radius_log = np.concatenate([np.broadcast_to(r_old, (log_t.size, n_old)), r_new], axis=1)

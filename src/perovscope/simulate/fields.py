@@ -29,6 +29,7 @@ from ..diffraction.phases import vegard_lattice_parameter_nm
 from .evolution import History, crystallinity_profile
 from .fourdstem import deformation_gradient
 from .geometry import Stack, interface_heights, interface_slopes, layer_label, layer_weights
+from .lamella import Lamella, lamella_thickness
 from .materials import (
     ATOM_DENSITY_NM3,
     ELEMENTS,
@@ -47,14 +48,16 @@ LAYER_PHASE = np.array([PHASE[n] for n in ("glass", "ITO", "HTL", "perovskite", 
 PARTICLE_PHASE_ORDER = ("Pb", "PbX2", "CsPb2X5")
 
 
-def sample_fields(y, x, *, stack: Stack, hist: History, frame: int, p: dict) -> dict:
+def sample_fields(y, x, *, stack: Stack, hist: History, frame: int, p: dict,
+                  lamella: Lamella | None = None) -> dict:
     """Evaluate the specimen at points ``(y, x)`` (nm, same shape) for ``frame``.
 
     Returns a dict of arrays over the points: ``composition`` (..., element) fractions,
     ``atom_density`` (atoms/nm³ averaged through the lamella), ``phase`` (int16), ``layer`` (int16),
     ``crystallinity``, ``cl_fraction`` (NaN outside the emitter), ``F`` (..., 2, 2) emitter
     deformation gradient, ``emitter_weight``, ``layer_weights`` (..., layer) and per particle phase
-    ``particle_weight[phase]`` with ``particle_orientation[phase]`` (deg).
+    ``particle_weight[phase]`` with ``particle_orientation[phase]`` (deg), and ``thickness_nm``, the
+    local lamella thickness (``lamella``'s map, or the uniform ``lamella_thickness_nm`` without one).
     """
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -83,12 +86,12 @@ def sample_fields(y, x, *, stack: Stack, hist: History, frame: int, p: dict) -> 
             col += (w[..., k] * ATOM_DENSITY_NM3[name])[..., None] * comps[name]
 
     # particles: projected fraction = chord through a sphere centred in the lamella / thickness
-    t_lam = p["lamella_thickness_nm"]
+    t_lam = lamella_thickness(lamella, y, x, default_nm=p["lamella_thickness_nm"])
     pyx = hist.particle_yx_nm
     r = hist.particle_radius_nm[frame]
     d2 = (y[..., None] - pyx[:, 0]) ** 2 + (x[..., None] - pyx[:, 1]) ** 2
     chord = 2.0 * np.sqrt(np.maximum(r ** 2 - d2, 0.0))
-    f = np.minimum(chord / t_lam, 1.0)
+    f = np.minimum(chord / t_lam[..., None], 1.0)
     ftot = f.sum(axis=-1)
     scale = np.where(ftot > 1, 1.0 / np.maximum(ftot, 1e-12), 1.0)
     f = f * scale[..., None]
@@ -134,5 +137,5 @@ def sample_fields(y, x, *, stack: Stack, hist: History, frame: int, p: dict) -> 
         "emitter_crystallinity": cryst_e, "cl_fraction": np.where(emitter, xcl, np.nan),
         "a_nm": np.where(emitter, a_loc, np.nan), "F": F, "matrix_fraction": 1.0 - ftot,
         "particle_weight": part_w, "particle_orientation": part_or,
-        "d_top_nm": d_top, "d_bottom_nm": d_bot,
+        "d_top_nm": d_top, "d_bottom_nm": d_bot, "thickness_nm": t_lam,
     }
