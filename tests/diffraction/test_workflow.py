@@ -72,6 +72,15 @@ def test_reason_codes_phases_and_vegard(fixture_maps, strained):
     assert np.nanmin(cryst[s.crystal]) > 0.2 and np.nanmax(cryst[s.region == 2]) < 0.05
 
 
+def test_interface_frame(small_strained):
+    s = small_strained
+    ds = strain_map(_labelled(s), probe=s.probe, bad_mask=s.bad, phases=False, interface_angle_deg=90.0)
+    # an interface along +y: tangential = eyy, normal = exx (exactly, including the uncertainties)
+    np.testing.assert_allclose(ds["e_tt"].values, ds["eyy"].values, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(ds["e_nn"].values, ds["exx"].values, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(ds["e_nn_std"].values, ds["exx_std"].values, rtol=1e-9, equal_nan=True)
+
+
 def test_auto_reference_close_to_truth_reference(strained, fixture_maps):
     auto = strain_map(_labelled(strained), probe=strained.probe, bad_mask=strained.bad, phases=False)
     m = auto["reference_mask"].values

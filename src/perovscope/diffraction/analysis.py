@@ -22,7 +22,7 @@ from .detector import disk_mask, electron_wavelength_nm
 from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks, synthetic_probe
 from .lattice import REASONS, auto_basis, fit_lattice
 from .phase_map import candidate_lattices, match_phases, pattern_basis
-from .strain import auto_reference_mask, reference_basis, strain_from_basis
+from .strain import auto_reference_mask, reference_basis, rotate_strain, strain_from_basis
 from .virtual import beam_centre, virtual_images
 
 __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
@@ -172,7 +172,7 @@ def _classify(fit_reason, disks: BraggDisks, total, bf, *, min_disks, vacuum_fra
 def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None = None,
                reference="auto", basis=None, min_disks: int = 5, phases: bool = True,
                vacuum_fraction: float = 0.05, amorphous_index: float = 0.05, bad_mask=None,
-               disks: xr.Dataset | None = None, **options) -> xr.Dataset:
+               interface_angle_deg=None, disks: xr.Dataset | None = None, **options) -> xr.Dataset:
     """Strain (with uncertainty), rotation, phase and crystallinity maps of a 4D-STEM DataArray.
 
     Parameters
@@ -190,6 +190,9 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         Lattice basis (columns g1, g2, calibrated units); default from the Bragg-vector map.
     phases : bool
         Also match each pattern to the phase library (needs a pixel size in 1/nm).
+    interface_angle_deg : float or array over the scan, optional
+        Direction of the interface (degrees from +x towards +y); adds the strain in the interface
+        frame, ``e_tt`` (tangential), ``e_nn`` (normal), ``e_tn`` and their ``*_std``.
     disks : xarray.Dataset, optional
         Result of :func:`bragg_disks_map` to reuse (skips the pass over the data).
 
@@ -248,6 +251,10 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         ds[name] = (nav, getattr(st, name), {"units": unit})
         ds[name + "_std"] = (nav, getattr(st, name + "_std"),
                              {"units": unit, "long_name": f"standard uncertainty of {name}"})
+    if interface_angle_deg is not None:
+        for name, val in rotate_strain(st, interface_angle_deg).items():
+            ds[name] = (nav, np.broadcast_to(val, reason.shape), {"units": "1"})
+        ds.attrs["interface_angle_deg"] = np.asarray(interface_angle_deg, float).tolist()
     ds["reason"] = (nav, reason.astype(np.uint8), {"units": "1", "flag_values": list(REASONS.values()),
                                                    "flag_meanings": " ".join(REASONS)})
     ds["n_disks"] = (nav, fit.n_disks.astype(np.int16), {"units": "1"})

@@ -28,6 +28,7 @@ __all__ = [
     "expand_sites",
     "electron_scattering_factor",
     "SPACE_GROUP_GENERATORS",
+    "crystal_system_of",
 ]
 
 #: Atomic numbers of the elements that occur in the phase library.
@@ -167,3 +168,19 @@ def electron_scattering_factor(z: np.ndarray | float, g: np.ndarray | float) -> 
     g = np.asarray(g, dtype=float)
     r = 0.885 * _A0_NM * z ** (-1.0 / 3.0)
     return 2.0 * z / (_A0_NM * ((2.0 * np.pi * g) ** 2 + r ** -2.0))
+
+
+def crystal_system_of(a, b, c, al, be, ga) -> str:
+    """Crystal system implied by lattice parameters (lengths any unit, angles in degrees)."""
+    right = np.allclose([al, be, ga], 90.0)
+    if right and np.isclose(a, b) and np.isclose(b, c):
+        return "cubic"
+    if right and np.isclose(a, b):
+        return "tetragonal"
+    if right:
+        return "orthorhombic"
+    if np.allclose([al, be], 90.0) and np.isclose(ga, 120.0) and np.isclose(a, b):
+        return "hexagonal"
+    if np.isclose(al, 90.0) and np.isclose(ga, 90.0):
+        return "monoclinic"
+    return "triclinic"

@@ -3,21 +3,21 @@
 Pipeline for a block of patterns ``(B, ky, kx)`` (every step batched over all patterns / all disks):
 
 1. cross-correlate with a zero-mean probe kernel (disk minus a surrounding ring of equal weight, so
-   smooth diffuse background cancels) using one batched real FFT; the Poisson variance of the
-   correlation, ``Σ K² I``, comes from a second batched FFT, giving a per-pixel SNR map;
+   smooth diffuse background cancels) using batched real FFTs; the Poisson variance of the
+   correlation, ``Σ K² I``, comes from the same inverse FFT, giving each candidate's SNR;
 2. local maxima by a maximum filter, thresholds on SNR and on intensity relative to the strongest
-   disk, and the top ``max_disks`` per pattern by ``argpartition``;
-3. sub-pixel refinement by maximising the band-limited cross-correlation of a small window around each
-   disk with the kernel, evaluated by matrix-multiply DFTs on two nested upsampled grids (the
-   least-squares template position, since a Fourier-shifted kernel keeps its norm) [1]_;
-4. the position covariance of each disk from the sandwich (M-estimator) formula
-   ``H⁻¹ (Σ ∇K ∇Kᵀ I) H⁻¹`` with ``H`` the correlation Hessian at the peak [2]_.
+   disk, a shape score that rejects ridges (amorphous rings), and the top ``max_disks`` per pattern;
+3. sub-pixel refinement by a Poisson maximum-likelihood fit of a soft-edged disk plus a quadratic
+   background to every disk at once (Fisher scoring) [1]_, [2]_;
+4. the position covariance of each disk from the inverse Fisher matrix (the Cramér–Rao bound) [1]_.
 
 References
 ----------
-.. [1] M. Guizar-Sicairos, S. T. Thurman and J. R. Fienup, "Efficient subpixel image registration
-   algorithms", Opt. Lett. 33, 156 (2008).
-.. [2] P. J. Huber, *Robust Statistics*, Wiley (1981), ch. 6 (asymptotic covariance of M-estimators).
+.. [1] S. M. Kay, *Fundamentals of Statistical Signal Processing: Estimation Theory*, Prentice Hall
+   (1993), ch. 3 (Cramér–Rao bound) and ch. 7 (maximum likelihood, Fisher scoring).
+.. [2] K. A. Mortensen et al., "Optimized localization analysis for single-molecule tracking and
+   super-resolution microscopy", Nat. Methods 7, 377 (2010) — Poisson ML spot fitting reaches the
+   Cramér–Rao bound where centroid/parabola estimators do not.
 .. [3] B. H. Savitzky et al., "py4DSTEM: a software package for four-dimensional scanning
    transmission electron microscopy data analysis", Microsc. Microanal. 27, 712 (2021) — template
    matching of Bragg disks, the "poly" 3×3 parabola refinement this improves on.

@@ -41,6 +41,7 @@ from .crystallography import (
     ATOMIC_NUMBER,
     SPACE_GROUP_GENERATORS,
     Site,
+    crystal_system_of,
     direct_basis,
     electron_scattering_factor,
     expand_sites,
@@ -94,8 +95,7 @@ class Phase:
     reference : str
         Where the numbers come from.
     debye_waller_nm2 : float
-        Isotropic Debye–Waller B (nm²) damping intensities as ``exp(-B g²/2)`` (|F|² of ``exp(-B s²)``,
-        ``s = g/2``).
+        Isotropic Debye–Waller B (nm²): |F|² is damped by ``exp(-B g²/2)``.
     """
 
     name: str
@@ -183,8 +183,7 @@ class Phase:
                                   else self.pseudocubic_a_nm * scale)
 
     def __repr__(self) -> str:
-        return (f"Phase({self.name!r}, {self.formula}, {self.space_group}, a={self.a:.4f}, b={self.b:.4f},"
-                f" c={self.c:.4f} nm, α={self.alpha:g}, β={self.beta:g}, γ={self.gamma:g})")
+        return f"Phase({self.name!r}, {self.space_group}, a,b,c={self.a:.4f},{self.b:.4f},{self.c:.4f} nm)"
 
 
 def phase_from_lattice(name: str, a: float, b: float | None = None, c: float | None = None,
@@ -215,25 +214,10 @@ def phase_from_lattice(name: str, a: float, b: float | None = None, c: float | N
         sites = tuple(Site("Pb", *t) for t in trans[centering])
         space_group = "P1"
     if crystal_system is None:
-        crystal_system = _guess_system(a, b, c, alpha, beta, gamma)
+        crystal_system = crystal_system_of(a, b, c, alpha, beta, gamma)
     return Phase(name, formula or name, float(a), float(b), float(c), float(alpha), float(beta),
                  float(gamma), crystal_system, space_group, tuple(Site(*s) for s in sites),
                  pseudocubic_a_nm, reference)
-
-
-def _guess_system(a, b, c, al, be, ga) -> str:
-    right = np.allclose([al, be, ga], 90.0)
-    if right and np.isclose(a, b) and np.isclose(b, c):
-        return "cubic"
-    if right and np.isclose(a, b):
-        return "tetragonal"
-    if right:
-        return "orthorhombic"
-    if np.allclose([al, be], 90.0) and np.isclose(ga, 120.0) and np.isclose(a, b):
-        return "hexagonal"
-    if np.isclose(al, 90.0) and np.isclose(ga, 90.0):
-        return "monoclinic"
-    return "triclinic"
 
 
 def vegard_lattice_parameter_nm(x_cl):
