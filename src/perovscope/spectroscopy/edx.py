@@ -110,7 +110,8 @@ def _family_shape(lines: list[XrayLine], energy, fwhm_mn_ka):
 
 
 def edx_model(energy, elements, *, beam_energy_keV: float = 200.0, fwhm_mn_ka: float = 130.0,
-              background: str = "kramers", n_background: int = 5, fit_range=None) -> EdxModel:
+              background: str = "kramers", n_background: int | None = None, fit_range=None
+              ) -> EdxModel:
     """Build the linear EDX model (line families + background) on an energy axis (eV).
 
     Parameters
@@ -126,6 +127,9 @@ def edx_model(energy, elements, *, beam_energy_keV: float = 200.0, fwhm_mn_ka: f
     background : {"kramers", "polynomial", "none"}
         Kramers continua with an absorption ladder (non-negative), or Legendre polynomials of degree
         ``< n_background`` (any sign).
+    n_background : int, optional
+        Background columns: default 5 (the whole absorption ladder) for ``kramers``, 8 for
+        ``polynomial`` (fewer terms cannot follow a 0.2–20 keV continuum and bias the lines).
     fit_range : (float, float), optional
         Energy range (eV) used; columns are zero outside it. Default: 200 eV to the axis end.
 
@@ -143,6 +147,8 @@ def edx_model(energy, elements, *, beam_energy_keV: float = 200.0, fwhm_mn_ka: f
     lo, hi = (200.0, float(e.max())) if fit_range is None else (float(fit_range[0]),
                                                                  float(fit_range[1]))
     inside = (e >= lo) & (e <= hi)
+    if n_background is None:
+        n_background = 8 if background == "polynomial" else len(_ABSORPTION_LADDER_EV)
     e0 = 1000.0 * beam_energy_keV
     cols, names, els, fams, quant_cols, quant_lines = [], [], [], [], [], []
     for el in elements:
@@ -198,8 +204,9 @@ def fit_edx(spectra, energy, elements, *, model: EdxModel | None = None, poisson
     model : EdxModel, optional
         A prebuilt model (otherwise built with ``model_kwargs``, see :func:`edx_model`).
     poisson : bool
-        Weight channels by ``1/max(counts, 1)`` (Poisson variance) — slower: one Gram matrix per
-        pixel. Default: ordinary least squares with one shared Gram matrix.
+        Weight channels by the inverse Poisson variance of the fitted model (two reweighting
+        passes after an unweighted fit) — slower: one Gram matrix per pixel. Default: ordinary least
+        squares with one shared Gram matrix.
 
     Returns
     -------
@@ -212,7 +219,13 @@ def fit_edx(spectra, energy, elements, *, model: EdxModel | None = None, poisson
     """
     m = model if model is not None else edx_model(energy, elements, **model_kwargs)
     y = np.asarray(spectra, dtype=float)
-    sigma = np.sqrt(np.maximum(y, 1.0)) if poisson else None
-    fit = linear_least_squares(y, m.design, nonneg=m.nonneg, sigma=sigma)
+    fit = linear_least_squares(y, m.design, nonneg=m.nonneg)
+    if poisson:
+        # Poisson weights from the model, not the data (data weights bias every line low by ~1
+        # count per channel): iteratively reweighted least squares, variance = max(model, 0.5)
+        for _ in range(2):
+            model = np.nan_to_num(fit.coef) @ m.design.T
+            fit = linear_least_squares(y, m.design, nonneg=m.nonneg,
+                                       sigma=np.sqrt(np.maximum(model, 0.5)))
     q = list(m.quant_columns)
     return EdxFit(fit.coef[..., q], fit.std[..., q], fit.coef, fit.cost)
