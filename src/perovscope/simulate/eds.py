@@ -14,6 +14,10 @@ pixel is the matrix product of its atom column densities ``n t c_i`` with the pe
 the electrons per pixel; counts are Poisson. A detector efficiency ``1 - exp(-(E/E_w)²)`` models the
 loss of soft X-rays below ``E_w``.
 
+The generation physics (cross-sections, yields, line shares, efficiency, Kramers continuum) lives in
+:mod:`perovscope.spectroscopy.xray_generation`, shared with the theoretical Cliff–Lorimer k-factors
+of the quantification, so that simulated spectra and default quantification use one model.
+
 References
 ----------
 .. [1] H. A. Kramers, "On the theory of X-ray absorption and of the continuous X-ray spectrum",
@@ -32,20 +36,18 @@ import numpy as np
 from scipy.special import erf
 
 from ..errors import InputError
-from ..spectroscopy.xray_lines import detector_fwhm_eV, xray_lines
+from ..spectroscopy.xray_generation import (
+    bremsstrahlung_cross_section,
+    detector_efficiency,
+    family_yields,
+    fluorescence_yield,
+    ionisation_cross_section_nm2,
+)
+from ..spectroscopy.xray_lines import detector_fwhm_eV
 
 __all__ = ["ionisation_cross_section_nm2", "fluorescence_yield", "family_yields",
            "bremsstrahlung_cross_section", "element_spectra", "eds_expected", "render_eds",
            "energy_axis_eV"]
-
-# Powell (1976) / Williams & Carter (2009) Bethe constants: electrons per shell, b_s, c_s.
-_SHELL = {"K": (2, 0.9, 0.65), "L": (8, 0.5, 1.0), "M": (18, 0.5, 1.0)}
-# Fluorescence-yield constants a_s of ω = Z^4/(a_s + Z^4) (Burhop; tuned to ω_K(Cl)≈0.07,
-# ω_L(Pb)≈0.35, ω_M(Pb)≈0.02).
-_OMEGA_A = {"K": 1.12e6, "L": 8.4e7, "M": 2.2e9}
-_ALPHA = 1.0 / 137.036
-_RE2_NM2 = (2.8179403e-6) ** 2      # classical electron radius squared, nm²
-_MEC2_KEV = 510.999
 
 
 def energy_axis_eV(n_channels: int = 2048, channel_eV: float = 10.0, offset_eV: float = 0.0):
@@ -53,60 +55,6 @@ def energy_axis_eV(n_channels: int = 2048, channel_eV: float = 10.0, offset_eV: 
     if n_channels < 1 or channel_eV <= 0:
         raise InputError(f"n_channels={n_channels}, channel_eV={channel_eV}: must be positive")
     return offset_eV + channel_eV * (np.arange(n_channels) + 0.5)
-
-
-def ionisation_cross_section_nm2(edge_keV: float, family: str, *, beam_energy_keV: float) -> float:
-    """Bethe inner-shell ionisation cross-section (nm²) of one shell family [2]_ [3]_."""
-    n_s, b_s, c_s = _SHELL[family]
-    u = beam_energy_keV / edge_keV
-    if u <= 1.0:
-        return 0.0
-    sigma_cm2 = 6.51e-20 * n_s * b_s * np.log(max(c_s * u, 1.0)) / (u * edge_keV ** 2)
-    return float(sigma_cm2 * 1e14)
-
-
-def fluorescence_yield(z: int, family: str) -> float:
-    """Fluorescence yield ω = Z⁴ / (a + Z⁴) of a shell family [4]_."""
-    z4 = float(z) ** 4
-    return z4 / (_OMEGA_A[family] + z4)
-
-
-def family_yields(element: str, z: int, *, beam_energy_keV: float, solid_angle_sr: float):
-    """Characteristic photons detected per electron per atom (nm² × photons), by family.
-
-    Returns a list of ``(family, yield_nm2, lines)`` where the lines' weights sum to 1 within the
-    family. The edge energy is approximated as 1.02 × the highest-energy line of the family.
-    """
-    lines = xray_lines(element) if _has_lines(element) else []
-    out = []
-    for fam in ("K", "L", "M"):
-        fl = [ln for ln in lines if ln.family == fam]
-        if not fl:
-            continue
-        edge_keV = 1.02 * max(ln.energy_eV for ln in fl) / 1e3
-        y = (ionisation_cross_section_nm2(edge_keV, fam, beam_energy_keV=beam_energy_keV)
-             * fluorescence_yield(z, fam) * solid_angle_sr / (4 * np.pi))
-        wsum = sum(ln.weight for ln in fl)
-        out.append((fam, y, [(ln.energy_eV, ln.weight / wsum) for ln in fl]))
-    return out
-
-
-def _has_lines(element: str) -> bool:
-    try:
-        xray_lines(element)
-    except InputError:
-        return False
-    return True
-
-
-def bremsstrahlung_cross_section(energy_eV, z: int, *, beam_energy_keV: float):
-    """Kramers thin-target bremsstrahlung cross-section dσ/dE (nm² per eV) per atom [1]_."""
-    e_kev = np.asarray(energy_eV, dtype=float) / 1e3
-    pref = 16 * np.pi / (3 * np.sqrt(3)) * _ALPHA * _RE2_NM2 * _MEC2_KEV * float(z) ** 2
-    with np.errstate(divide="ignore"):
-        per_kev = np.where((e_kev > 0) & (e_kev < beam_energy_keV),
-                           pref / (beam_energy_keV * np.maximum(e_kev, 1e-12)), 0.0)
-    return per_kev / 1e3
 
 
 def element_spectra(elements, atomic_numbers, energy_eV, *, beam_energy_keV: float = 300.0,
@@ -144,7 +92,7 @@ def element_spectra(elements, atomic_numbers, energy_eV, *, beam_energy_keV: flo
         raise InputError("energy_eV: need a 1-D axis of at least two channels")
     de = float(e[1] - e[0])
     edges = np.concatenate([e - de / 2, [e[-1] + de / 2]])
-    eff = -np.expm1(-(e / efficiency_edge_eV) ** 2)
+    eff = detector_efficiency(e, efficiency_edge_eV=efficiency_edge_eV)
     out = np.zeros((len(elements), e.size))
     for i, (el, z) in enumerate(zip(elements, atomic_numbers, strict=True)):
         for _fam, y, lines in family_yields(el, z, beam_energy_keV=beam_energy_keV,
@@ -152,7 +100,7 @@ def element_spectra(elements, atomic_numbers, energy_eV, *, beam_energy_keV: flo
             for energy, w in lines:
                 sig = detector_fwhm_eV(energy, fwhm_mn_ka=fwhm_mn_ka) / (2 * np.sqrt(2 * np.log(2)))
                 cdf = 0.5 * (1 + erf((edges - energy) / (np.sqrt(2) * sig)))
-                effl = -np.expm1(-(energy / efficiency_edge_eV) ** 2)
+                effl = detector_efficiency(energy, efficiency_edge_eV=efficiency_edge_eV)
                 out[i] += y * w * effl * np.diff(cdf)
         if bremsstrahlung:
             out[i] += (bremsstrahlung_cross_section(e, z, beam_energy_keV=beam_energy_keV)

@@ -1,19 +1,15 @@
-"""Cliff–Lorimer quantification of EDX net counts, with a documented theoretical k-factor model.
+"""Cliff–Lorimer quantification of EDX net counts, with theoretical default k-factors.
 
 Thin-foil (no absorption/fluorescence correction) quantification: weight fractions
 ``C_A ∝ k_A I_A`` normalised to 100 wt%, converted to atomic % with the atomic weights. The default
-k-factors (relative to Si Kα = 1) come from a first-principles model, not from standards:
-
-``k_A ∝ A_A / (Q_A ω_A a_A)``, with the Bethe ionisation cross-section ``Q ∝ n_s b_s ln(E0/E_c)/E_c``
-(E0 beam energy, E_c critical ionisation energy of the shell), fluorescence yield
-``ω = Z⁴/(a_s + Z⁴)`` (a_K = 7.5e5, a_L = 9.6e7, a_M = 1.46e9, fitted to Bambynek's tabulated yields
-for Si/Cu, I/Pb and Pb) and ``a_A`` the fraction of the emission from the alpha line's subshell
-(K, L3, M5) that goes into the alpha line (weights from :mod:`perovscope.spectroscopy.xray_lines`);
-L3 and M5 cross-sections are doubled for Coster–Kronig transfer. Detector efficiency is taken as 1
-(no window absorption). The model gives e.g. Cl Kα 1.08, Br Kα 2.76, Cs Lα 3.8, Pb Lα 5.4 at 300 kV;
-it has **not** been validated against measured k-factors, so expect errors of tens of percent
-(more below 1 keV: C, N, O, F, Na Kα; Zn/Cu L). Calibrated k-factors
-from standards should be passed as ``k_factors={"Cl": ..., "Br": ...}``; they override the model.
+k-factors (relative to Si Kα = 1) are :func:`perovscope.spectroscopy.xray_generation.theoretical_k_factors`:
+``k_A ∝ M_A / (σ_A ω_A f_A ε(E_A))`` from the same X-ray generation model (Bethe/Powell ionisation
+cross-section, Burhop-form fluorescence yield, alpha-line share of the family, detector efficiency)
+that the EDX simulator renders spectra with — so quantification of simulated thin lamellae is exact
+up to counting noise. For real instruments the model has **not** been validated against measured
+k-factors (expect errors of tens of percent, more below 1 keV); pass calibrated values as
+``k_factors={"Cl": ..., "Br": ...}`` (they override the model) or measure them on standards with
+:func:`k_factors_from_standards`.
 
 References
 ----------
@@ -22,9 +18,7 @@ References
 .. [2] D. B. Williams and C. B. Carter, Transmission Electron Microscopy, 2nd ed., Springer (2009),
    ch. 35 (k-factors: experimental and calculated).
 .. [3] C. J. Powell, "Cross sections for ionization of inner-shell electrons by electrons",
-   Rev. Mod. Phys. 48, 33 (1976) — Bethe form and n_s b_s.
-.. [4] W. Bambynek et al., "X-ray fluorescence yields, Auger, and Coster-Kronig transition
-   probabilities", Rev. Mod. Phys. 44, 716 (1972).
+   Rev. Mod. Phys. 48, 33 (1976).
 """
 
 from __future__ import annotations
@@ -34,70 +28,36 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
-from .eels_edges import EDGES
+from .xray_generation import theoretical_k_factors
 from .xray_lines import ATOMIC_WEIGHTS, ELEMENTS, xray_lines
 
 __all__ = ["k_factor", "default_k_factors", "cliff_lorimer", "Quantification", "halide_ratio",
-           "k_factors_from_standards"]
-
-# n_s b_s (Powell 1976): K 2×0.35; L3 4×0.25 and M5 6×0.25, doubled for the vacancies that
-# Coster–Kronig transitions move into L3/M5 from the inner subshells (Bambynek et al. 1972).
-_NB = {"K": 0.7, "L": 2.0, "M": 3.0}
-# lines fed by the alpha line's subshell (K; L3: La, Lb2, Ll; M5: Ma, Mz)
-_SAME_SUBSHELL = {"K": ("Ka", "Kb"), "L": ("La", "Lb2", "Ll"), "M": ("Ma", "Mz")}
-_A_OMEGA = {"K": 7.5e5, "L": 9.6e7, "M": 1.46e9}
-_EDGE_KEY = {"K": "K", "L": "L23", "M": "M45"}
-
-
-def _critical_energy_eV(element: str, family: str) -> float:
-    edge = EDGES.get(f"{element}_{_EDGE_KEY[family]}")
-    if edge is not None:
-        return edge.onset_eV
-    lines = {ln.name: ln.energy_eV for ln in xray_lines(element, family=family)}
-    if family == "K":
-        return lines["Kb"] * 1.005 if "Kb" in lines else lines["Ka"] * 1.02
-    if family == "L":
-        return lines["Lb2"] * 1.02 if "Lb2" in lines else lines["La"] * 1.005
-    return lines["Ma"] * 1.06
+           "k_factors_from_standards", "theoretical_k_factors"]
 
 
 def k_factor(element: str, family: str, *, beam_energy_keV: float = 200.0) -> float:
     """Theoretical Cliff–Lorimer k-factor of ``element``'s alpha line of ``family``, relative to
-    Si Kα (``k_Si = 1``), for a thin foil at ``beam_energy_keV`` (see the module docstring).
+    Si Kα (``k_Si = 1``), for a thin foil at ``beam_energy_keV``
+    (:func:`perovscope.spectroscopy.xray_generation.theoretical_k_factors`).
 
     References
     ----------
-    Cliff & Lorimer (1975); Powell (1976); Bambynek et al. (1972); Williams & Carter (2009) ch. 35.
+    Cliff & Lorimer (1975); Powell (1976); Williams & Carter (2009) ch. 35.
     """
     if element not in ELEMENTS:
         raise InputError(f"element={element!r}: not in the X-ray line table")
-    if family not in _NB:
+    if family not in ("K", "L", "M"):
         raise InputError(f"family={family!r}: use 'K', 'L' or 'M'")
     if not xray_lines(element, family=family):
         raise InputError(f"family={family!r}: {element} has no {family} lines in the table")
-
-    def sensitivity(el, fam):
-        e0 = 1000.0 * beam_energy_keV
-        ec = _critical_energy_eV(el, fam)
-        if ec >= e0:
-            return 0.0
-        q = _NB[fam] * np.log(e0 / ec) / ec
-        z4 = float(ELEMENTS[el]) ** 4
-        omega = z4 / (_A_OMEGA[fam] + z4)
-        alpha_fraction = 1.0 / sum(ln.weight for ln in xray_lines(el, family=fam)
-                                   if ln.name in _SAME_SUBSHELL[fam])
-        return q * omega * alpha_fraction / ATOMIC_WEIGHTS[el]
-
-    s = sensitivity(element, family)
-    if s <= 0:
-        raise InputError(f"{element} {family}: not excited at {beam_energy_keV} kV")
-    return float(sensitivity("Si", "K") / s)
+    return theoretical_k_factors([element], families=[family],
+                                 beam_energy_keV=beam_energy_keV)[element]
 
 
 def default_k_factors(elements, families, *, beam_energy_keV: float = 200.0) -> dict[str, float]:
     """Model k-factors ``{element: k}`` for the given elements and their quantification families."""
-    return {el: k_factor(el, fam, beam_energy_keV=beam_energy_keV)
-            for el, fam in zip(elements, families, strict=True)}
+    return theoretical_k_factors(list(elements), families=list(families),
+                                 beam_energy_keV=beam_energy_keV)
 
 
 class Quantification(NamedTuple):
