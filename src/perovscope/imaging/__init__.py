@@ -23,6 +23,7 @@ from .labelled import (
 )
 from .particles import (
     SizeDistribution,
+    line_opening_background,
     mean_per_label,
     moment_diameters,
     particle_table,
@@ -30,7 +31,16 @@ from .particles import (
     size_distribution,
 )
 from .registration import Shifts, align_frames, frame_drift, phase_correlation_shifts
-from .tracking import count_per_frame, link_particles, particles_per_frame, track_summary
+from .tracking import (
+    backtrack_nucleation,
+    chord_contrast,
+    count_from_nucleation,
+    count_per_frame,
+    link_particles,
+    particle_response,
+    particles_per_frame,
+    track_summary,
+)
 
 __all__ = [
     "AffineFit", "affine_from_points", "compose_affine", "fit_affine", "invert_affine", "warp_affine",
@@ -39,7 +49,8 @@ __all__ = [
     "calibration_affine", "check_same_pixel_size", "denoise", "drift_correct", "find_particles",
     "fringe_map", "map_kind", "pixel_size", "register_modalities", "resample_to", "stack_frames",
     "SizeDistribution", "mean_per_label", "moment_diameters", "particle_table", "segment_particles",
-    "size_distribution",
+    "size_distribution", "line_opening_background",
     "Shifts", "align_frames", "frame_drift", "phase_correlation_shifts",
     "count_per_frame", "link_particles", "particles_per_frame", "track_summary",
+    "backtrack_nucleation", "chord_contrast", "count_from_nucleation", "particle_response",
 ]

@@ -15,6 +15,8 @@ cheap; the per-pixel fields are assembled from it in :mod:`.device`.
   new particles nucleate near them at random times. Classical nucleation theory: only nuclei larger
   than the critical radius ``r* = 2γΩ/Δμ`` are stable, so a particle exists with ``r = r*`` from its
   nucleation time on [4]_ [5]_, then grows by diffusion-limited growth ``r² = r*² + 2 k (t - t_n)`` [3]_.
+  Particles never interpenetrate: a site closer to an earlier particle than the sum of their final
+  radii (+1 nm) is re-drawn.
 * **Strain and collapse** — the interfacial misfit amplitude builds up linearly until
   ``collapse_time_s``, then relaxes exponentially while the lattice near the interfaces loses
   crystallinity: ``C = 1 - A(t) (e^{-d₁/λ} + e^{-d₂/λ})``, ``A = 1 - e^{-(t - t_c)/τ}``.
@@ -104,6 +106,30 @@ def cl_drift_diffusion(c0: np.ndarray, dz: float, *, diffusivity: float, drift_v
     return out, lost
 
 
+def _exclude_overlaps(y, x, r_final, *, stack: Stack, k_top: int, width_nm: float, seed: int,
+                      gap_nm: float = 1.0, tries: int = 500):
+    """Move particles that would overlap an earlier one (final radii + ``gap_nm``) to a free site.
+
+    Particles sit at mid-depth of the lamella, so spheres whose centres are closer than the sum of
+    their radii would interpenetrate (physically they would coalesce into one particle). A later
+    particle (in nucleation order) that overlaps is re-drawn — lateral position, interface side and
+    depth as in :func:`evolve` — from its own generator ``(seed, 13)``, so configurations without an
+    overlap are unchanged. Loops over particles (a few tens).
+    """
+    y, x = np.array(y, dtype=float), np.array(x, dtype=float)
+    rng = np.random.default_rng([seed, 13])
+    for j in range(1, y.size):
+        for _ in range(tries):
+            clear = np.hypot(y[:j] - y[j], x[:j] - x[j]) >= r_final[:j] + r_final[j] + gap_nm
+            if clear.all():
+                break
+            xj = rng.uniform(0.05 * width_nm, 0.95 * width_nm)
+            h = interface_heights(stack, np.array([xj]))[:, 0]
+            dj = rng.uniform(1.0, 3.5)
+            y[j], x[j] = (h[k_top] + dj, xj) if rng.integers(0, 2) == 0 else (h[k_top + 1] - dj, xj)
+    return y, x
+
+
 def crystallinity_profile(d_top_nm, d_bottom_nm, collapse, *, length_nm: float):
     """Crystalline fraction ``clip(1 - A (e^{-d₁/λ} + e^{-d₂/λ}), 0, 1)`` at interface distances d."""
     a = np.asarray(collapse, dtype=float)
@@ -159,6 +185,8 @@ def evolve(stack: Stack, *, rng: np.random.Generator, n_frames: int, frame_inter
     dt_p = log_t[:, None] - t_nuc[None, n_old:]
     r_new = np.where(dt_p >= 0, np.sqrt(r0 ** 2 + 2 * kg * np.maximum(dt_p, 0)), 0.0)
     radius_log = np.concatenate([np.broadcast_to(r_old, (log_t.size, n_old)), r_new], axis=1)
+    y_all, x_all = _exclude_overlaps(y_all, x_all, radius_log[-1], stack=stack, k_top=k_top,
+                                     width_nm=width_nm, seed=p["seed"])
     metal = np.array([ph == "Pb" for ph in phases], dtype=bool)
     traps = (radius_log[:, metal] ** 2).sum(axis=1) / p["trap_reference_radius_nm"] ** 2
 
