@@ -220,9 +220,17 @@ def _edx(args) -> int:
         dims = {d: args.bin for d in ("y", "x", "scan_y", "scan_x") if d in da.dims}
         da = da.coarsen(dims, boundary="trim").sum().assign_attrs(da.attrs)
     if args.pca:
+        # one decomposition per time frame (the chemistry changes between frames); channel-only
+        # Poisson scaling (the best on layered cross-sections, docs/spectroscopy.md)
+        import numpy as np
+
         from ..spectroscopy.decomposition import denoise_pca
 
-        da = da.copy(data=denoise_pca(da.values, n_components=args.pca))
+        vals = np.asarray(da.values)
+        k = min(vals.ndim, 3)
+        flat = vals.reshape((-1,) + vals.shape[vals.ndim - k:])
+        den = np.stack([denoise_pca(f, n_components=args.pca, pixel_normalise=False) for f in flat])
+        da = da.copy(data=den.reshape(vals.shape))
     ds = edx_quantify_map(da, list(elements), beam_energy_keV=args.beam_energy_keV,
                           k_factors=_k_factors(args.k_factor), fwhm_mn_ka=args.fwhm,
                           background=args.background)
@@ -287,7 +295,8 @@ def register(subparsers) -> None:
     p.add_argument("--background", choices=("kramers", "polynomial"), default="kramers")
     p.add_argument("--bin", type=int, default=1, help="sum NxN pixels before fitting")
     p.add_argument("--pca", type=int, default=0, metavar="N",
-                   help="denoise with N Poisson-weighted PCA components before fitting")
+                   help="denoise with N PCA components (Poisson channel scaling, one "
+                        "decomposition per time frame) before fitting")
     p.set_defaults(func=_edx)
 
 
