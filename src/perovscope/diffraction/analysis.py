@@ -20,7 +20,7 @@ from ..errors import FitError, InputError
 from .calibration import Calibration, calibration_from_coords, pixel_size_from_convergence
 from .detector import disk_mask, electron_wavelength_nm
 from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks, synthetic_probe
-from .lattice import REASONS, auto_basis, fit_lattice
+from .lattice import REASONS, LatticeFit, auto_basis, fit_lattice
 from .phase_map import candidate_lattices, match_phases, pattern_basis
 from .strain import auto_reference_mask, reference_basis, rotate_strain, strain_from_basis
 from .virtual import beam_centre, virtual_images
@@ -28,6 +28,7 @@ from .virtual import beam_centre, virtual_images
 __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
 
 _N_STATS = 2  # total counts, counts inside the central (bright-field) disk
+_POST_BLOCK = 4096  # patterns per block of the in-memory lattice/phase fits
 
 
 def _mean_pattern(da: xr.DataArray, max_patterns: int = 512) -> np.ndarray:
@@ -208,26 +209,64 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
     if disks is None:
         disks = bragg_disks_map(da, probe, calibration=cal, bad_mask=bad_mask, **options)
     disks = disks.compute()
-    d = BraggDisks(*(disks[n].values for n in DISK_FIELDS))
+    nav = list(disks["total_counts"].dims)
+    nav_shape = disks["total_counts"].shape
+    n_pat = int(np.prod(nav_shape))
+    d = BraggDisks(*(disks[n].values.reshape(n_pat, -1) for n in DISK_FIELDS))      # views
+    total = disks["total_counts"].values.reshape(n_pat)
+    bf = disks["bf_counts"].values.reshape(n_pat)
     radius = float(disks.attrs["probe_radius_px"])
     if cal.pixel_size_inv_nm is None and da.attrs.get("convergence_semiangle_mrad") and \
             da.attrs.get("beam_energy_keV"):
         cal = cal.with_(pixel_size_inv_nm=pixel_size_from_convergence(
             radius, convergence_semiangle_mrad=float(da.attrs["convergence_semiangle_mrad"]),
             beam_energy_keV=float(da.attrs["beam_energy_keV"])))
-    qx, qy, sig = cal.to_reciprocal(d.y, d.x, d.sigma_y, d.sigma_x)
     scale = np.sqrt(abs(np.linalg.det(cal.matrix)))
     min_len = 2.0 * radius * scale
     note = ""
     try:
-        G = auto_basis(qx, qy, d.intensity, min_length=min_len) if basis is None else np.asarray(basis)
+        if basis is None:   # the Bragg-vector map of ≤ 8192 patterns spread over the whole dataset
+            sub = np.unique(np.linspace(0, n_pat - 1, min(n_pat, 8192)).astype(int))
+            qx, qy = cal.to_reciprocal(d.y[sub], d.x[sub])
+            G = auto_basis(qx, qy, d.intensity[sub], min_length=min_len)
+        else:
+            G = np.asarray(basis, float)
     except FitError as exc:  # no lattice anywhere: every pattern gets NaN and a reason code
         G, note = np.diag([1e6, 1e6]), str(exc)
-    fit = fit_lattice(qx, qy, sig, d.intensity, G, min_disks=min_disks)
-    nav = list(disks["total_counts"].dims)
-    reason, cryst = _classify(fit.reason, d, disks["total_counts"].values, disks["bf_counts"].values,
-                              min_disks=min_disks, vacuum_fraction=vacuum_fraction,
-                              amorphous_index=amorphous_index)
+    out = {"basis": np.empty((n_pat, 2, 2)), "cov_x": np.empty((n_pat, 3, 3)),
+           "cov_y": np.empty((n_pat, 3, 3)), "residual": np.empty(n_pat),
+           "n_disks": np.empty(n_pat, np.int16), "reason": np.empty(n_pat, np.uint8),
+           "crystallinity": np.empty(n_pat)}
+    if phases and cal.pixel_size_inv_nm is not None:
+        g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
+        cands = candidate_lattices(g_max=g_max)
+        out.update(phase=np.empty(n_pat, np.int16), phase_confidence=np.empty(n_pat),
+                   lattice_parameter_nm=np.empty(n_pat), cl_fraction=np.empty(n_pat))
+    for i in range(0, n_pat, _POST_BLOCK):  # blocks of patterns bound the memory of the fits
+        b = slice(i, min(n_pat, i + _POST_BLOCK))
+        db = BraggDisks(*(f[b] for f in d))
+        qx, qy, sig = cal.to_reciprocal(db.y, db.x, db.sigma_y, db.sigma_x)
+        fit = fit_lattice(qx, qy, sig, db.intensity, G, min_disks=min_disks)
+        reason, cryst = _classify(fit.reason, db, total[b], bf[b], min_disks=min_disks,
+                                  vacuum_fraction=vacuum_fraction, amorphous_index=amorphous_index)
+        for k, v in (("basis", fit.basis), ("cov_x", fit.cov_x), ("cov_y", fit.cov_y),
+                     ("residual", fit.residual), ("n_disks", fit.n_disks), ("reason", reason),
+                     ("crystallinity", cryst)):
+            out[k][b] = v
+        if "phase" in out:
+            own = pattern_basis(qx, qy, sig, db.intensity, min_length=min_len, min_disks=min_disks)
+            pm = match_phases(own.basis, cands)
+            crystalline = ~np.isin(reason, [REASONS["vacuum"], REASONS["amorphous"]]) & \
+                (cryst >= amorphous_index)
+            out["phase"][b] = np.where(crystalline, pm.label, -1)
+            out["phase_confidence"][b] = pm.confidence
+            out["lattice_parameter_nm"][b] = pm.lattice_parameter_nm
+            out["cl_fraction"][b] = pm.cl_fraction
+            phase_names = pm.names
+    out = {k: v.reshape(nav_shape + v.shape[1:]) for k, v in out.items()}
+    fit = LatticeFit(None, out["basis"], out["cov_x"], out["cov_y"], out["residual"], out["n_disks"],
+                     out["reason"])
+    reason, cryst = out["reason"], out["crystallinity"]
     first = (0,) if "time" in nav else ()
     if isinstance(reference, str):
         if reference != "auto":
@@ -262,16 +301,11 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
     ds["crystallinity"] = (nav, cryst, {"units": "1", "long_name": "Bragg / scattered intensity"})
     ref_dims = nav[1:] if first else nav
     ds["reference_mask"] = (ref_dims, ref_mask, {"units": "1"})
-    if phases and cal.pixel_size_inv_nm is not None:
-        own = pattern_basis(qx, qy, sig, d.intensity, min_length=min_len, min_disks=min_disks)
-        g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
-        pm = match_phases(own.basis, candidate_lattices(g_max=g_max))
-        crystalline = ~np.isin(reason, [REASONS["vacuum"], REASONS["amorphous"]]) & (cryst >= amorphous_index)
-        label = np.where(crystalline, pm.label, -1)
-        ds["phase"] = (nav, label.astype(np.int16), {"units": "1", "phase_names": pm.names})
-        ds["phase_confidence"] = (nav, pm.confidence, {"units": "1"})
-        ds["lattice_parameter_nm"] = (nav, pm.lattice_parameter_nm, {"units": "nm"})
-        ds["cl_fraction"] = (nav, pm.cl_fraction, {"units": "1", "long_name": "Vegard Cl fraction x"})
+    if "phase" in out:
+        ds["phase"] = (nav, out["phase"], {"units": "1", "phase_names": phase_names})
+        ds["phase_confidence"] = (nav, out["phase_confidence"], {"units": "1"})
+        ds["lattice_parameter_nm"] = (nav, out["lattice_parameter_nm"], {"units": "nm"})
+        ds["cl_fraction"] = (nav, out["cl_fraction"], {"units": "1", "long_name": "Vegard Cl fraction x"})
     ds.attrs.update(note=note, probe_radius_px=radius, basis=G.tolist(), reference_basis=G0.tolist(),
                     basis_units=cal.units,
                     calibration=cal.to_attrs(), signal="map",

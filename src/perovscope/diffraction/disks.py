@@ -226,9 +226,10 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     from scipy import fft as sfft
     from scipy.ndimage import maximum_filter
 
-    kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx))))
-    k2f = np.conj(sfft.rfft2(_embed(kern**2, (ny, nx))))
-    pf = sfft.rfft2(p)
+    # detection maps in float32 (peak finding and SNR need ~1e-6 relative; the fits use the counts)
+    kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx)).astype(np.float32)))
+    k2f = np.conj(sfft.rfft2(_embed(kern**2, (ny, nx)).astype(np.float32)))
+    pf = sfft.rfft2(p.astype(np.float32))
     both = sfft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))       # correlation, Poisson variance
     corr, var = both[0], both[1]
     del both, pf
@@ -280,6 +281,11 @@ def _shape_quality(corr, b, y, x, radius):
     return 1.0 - worst / corr[b, y, x]
 
 
+#: Sub-pixel sample offsets of the disk model (one point: averaging 2×2 samples over the pixel area
+#: changed the pixel-locking error by < 10 % at 2× the cost).
+_SUBPIXEL = [(0.0, 0.0)]
+
+
 def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadratic"):
     """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
 
@@ -305,6 +311,9 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadrat
     use = (inside & usable[iyc, ixc]).astype(float)
     fy, fx = (y0 - cy)[:, None], (x0 - cx)[:, None]                      # sub-pixel start offsets
     r0 = np.hypot(oy - fy, ox - fx)
+    # a window tapering to 0 over the last pixel, centred on the sub-pixel start: the footprint is
+    # then symmetric about the disk, so the background terms cannot pull the position
+    use = use * np.clip(radius + 2.5 - r0, 0.0, 1.0)
     core = use * (r0 < radius - 1)
     ring = use * (r0 > radius + 1)
     B = (win * ring).sum(1) / np.maximum(ring.sum(1), 1)
@@ -329,16 +338,21 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadrat
         # per-pixel model terms in float32 (positions are offsets < 10 px: 1e-6 px resolution);
         # the Fisher matrix and the solve stay in float64
         t32 = theta.astype(f32)
-        dy = oy32 - (fy32 + t32[:, 0, None])
-        dx = ox32 - (fx32 + t32[:, 1, None])
-        r = np.maximum(np.hypot(dy, dx), f32(1e-9))
-        u = (r - f32(radius)) / f32(s2e)
-        T = f32(0.5) * erfc(u)
         a = t32[:, 2, None]
-        g = a * np.exp(-u * u) / (f32(np.sqrt(np.pi) * s2e) * r)        # A·(-∂T/∂r)/r
+        T = gy_ = gx_ = f32(0.0)
+        for sy, sx in _SUBPIXEL:  # pixel-integrated model: mean over sub-pixel samples
+            dy = oy32 + f32(sy) - (fy32 + t32[:, 0, None])
+            dx = ox32 + f32(sx) - (fx32 + t32[:, 1, None])
+            r = np.maximum(np.hypot(dy, dx), f32(1e-9))
+            u = (r - f32(radius)) / f32(s2e)
+            T = T + f32(0.5) * erfc(u)
+            g = a * np.exp(-u * u) / (f32(np.sqrt(np.pi) * s2e) * r)    # A·(-∂T/∂r)/r
+            gy_, gx_ = gy_ + g * dy, gx_ + g * dx
+        n_s = f32(len(_SUBPIXEL))
+        T, gy_, gx_ = T / n_s, gy_ / n_s, gx_ / n_s
         lam = np.maximum(a * T + t32[:, 3:] @ B0f.T, f32(0.5))
         w = use32 / lam
-        c = (g * dy, g * dx, T)                                          # ∂λ/∂(sy, sx, A)
+        c = (gy_, gx_, T)                                                # ∂λ/∂(sy, sx, A)
         wc = [w * ci for ci in c]
         fisher = np.empty((len(theta), npar, npar))
         for i in range(3):
