@@ -51,6 +51,13 @@ def test_strain_accuracy_and_calibrated_uncertainty(fixture_maps, strained):
     first = ds["exx"].values[s.interface_row]
     assert np.nanmean(first) == pytest.approx(np.nanmean(s.exx[s.interface_row]), abs=3e-4)
     assert ds["exx"].attrs["units"] == "1" and ds["theta"].attrs["units"] == "deg"
+    # the per-pattern lattice origin follows the fixture's linear descan (+1 px over the rows, −1 px
+    # over the columns, 0.1 /nm per px); it is the least-squares origin of all disks, so it carries
+    # their ~0.01 px pixel-locking error (max ≈ 0.025 px over 360 patterns) on top of ~1e-3 px noise
+    bx = ds["beam_qx"].values / s.pixel_inv_nm
+    by = ds["beam_qy"].values / s.pixel_inv_nm
+    np.testing.assert_allclose(by[cr] - by[cr].mean(), (s.origin_y - s.origin_y[cr].mean())[cr], atol=0.04)
+    np.testing.assert_allclose(bx[cr] - bx[cr].mean(), (s.origin_x - s.origin_x[cr].mean())[cr], atol=0.04)
 
 
 def test_reason_codes_phases_and_vegard(fixture_maps, strained):

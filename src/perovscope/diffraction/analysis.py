@@ -233,7 +233,7 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
             G = np.asarray(basis, float)
     except FitError as exc:  # no lattice anywhere: every pattern gets NaN and a reason code
         G, note = np.diag([1e6, 1e6]), str(exc)
-    out = {"basis": np.empty((n_pat, 2, 2)), "cov_x": np.empty((n_pat, 3, 3)),
+    out = {"origin": np.empty((n_pat, 2)), "basis": np.empty((n_pat, 2, 2)), "cov_x": np.empty((n_pat, 3, 3)),
            "cov_y": np.empty((n_pat, 3, 3)), "residual": np.empty(n_pat),
            "n_disks": np.empty(n_pat, np.int16), "reason": np.empty(n_pat, np.uint8),
            "crystallinity": np.empty(n_pat)}
@@ -249,7 +249,7 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         fit = fit_lattice(qx, qy, sig, db.intensity, G, min_disks=min_disks)
         reason, cryst = _classify(fit.reason, db, total[b], bf[b], min_disks=min_disks,
                                   vacuum_fraction=vacuum_fraction, amorphous_index=amorphous_index)
-        for k, v in (("basis", fit.basis), ("cov_x", fit.cov_x), ("cov_y", fit.cov_y),
+        for k, v in (("origin", fit.origin), ("basis", fit.basis), ("cov_x", fit.cov_x), ("cov_y", fit.cov_y),
                      ("residual", fit.residual), ("n_disks", fit.n_disks), ("reason", reason),
                      ("crystallinity", cryst)):
             out[k][b] = v
@@ -264,7 +264,7 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
             out["cl_fraction"][b] = pm.cl_fraction
             phase_names = pm.names
     out = {k: v.reshape(nav_shape + v.shape[1:]) for k, v in out.items()}
-    fit = LatticeFit(None, out["basis"], out["cov_x"], out["cov_y"], out["residual"], out["n_disks"],
+    fit = LatticeFit(out["origin"], out["basis"], out["cov_x"], out["cov_y"], out["residual"], out["n_disks"],
                      out["reason"])
     reason, cryst = out["reason"], out["crystallinity"]
     first = (0,) if "time" in nav else ()
@@ -297,6 +297,9 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
     ds["reason"] = (nav, reason.astype(np.uint8), {"units": "1", "flag_values": list(REASONS.values()),
                                                    "flag_meanings": " ".join(REASONS)})
     ds["n_disks"] = (nav, fit.n_disks.astype(np.int16), {"units": "1"})
+    ds["beam_qx"] = (nav, fit.origin[..., 0], {"units": cal.units, "long_name": "direct-beam position "
+                                                "(descan), x, relative to the calibration centre"})
+    ds["beam_qy"] = (nav, fit.origin[..., 1], {"units": cal.units, "long_name": "direct-beam position, y"})
     ds["residual"] = (nav, fit.residual, {"units": cal.units})
     ds["crystallinity"] = (nav, cryst, {"units": "1", "long_name": "Bragg / scattered intensity"})
     ref_dims = nav[1:] if first else nav
