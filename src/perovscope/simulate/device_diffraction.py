@@ -85,7 +85,11 @@ def frame_patterns(fields: dict, lattices: dict[str, Lattice], *, p: dict, detec
     Bragg disks, rings and thermal-diffuse background of every pattern add up to 1 (minus what leaves
     the detector).
     """
-    eta_b, eta_a, eta_t = p["bragg_fraction"], p["diffuse_fraction"], p["thermal_diffuse_fraction"]
+    # thin-specimen regime: every scattered fraction is proportional to the local lamella thickness
+    # (FIB curtaining), the fractions being those of the nominal thickness
+    rel_t = fields["thickness_nm"] / p["lamella_thickness_nm"]
+    eta_b, eta_a = p["bragg_fraction"] * rel_t, p["diffuse_fraction"] * rel_t
+    eta_t = p["thermal_diffuse_fraction"] * rel_t
     wl = fields["layer_weights"] * fields["matrix_fraction"][:, None]
     ke = LAYER_NAMES.index("emitter")
     ce = fields["emitter_crystallinity"]
@@ -113,7 +117,7 @@ def frame_patterns(fields: dict, lattices: dict[str, Lattice], *, p: dict, detec
             qx, qy = _rotate(lat.gx, lat.gy, fields["particle_orientation"][name])
         kys.append(qy / dk)
         kxs.append(qx / dk)
-        amps.append(eta_b * w[:, None] * lat.weight[None, :])
+        amps.append((eta_b * w)[:, None] * lat.weight[None, :])
         scattered += eta_b * w
     ring_w = np.stack([eta_a * rings[k] for k in RING_K_INV_NM], axis=1)
     scattered += ring_w.sum(axis=1)
@@ -124,7 +128,7 @@ def frame_patterns(fields: dict, lattices: dict[str, Lattice], *, p: dict, detec
                                indexing="ij"))
     tds = np.exp(-kk / p["thermal_diffuse_k_inv_nm"])
     templates.append(tds / tds.sum())
-    diffuse = np.concatenate([ring_w, np.full((n, 1), eta_t)], axis=1)
+    diffuse = np.concatenate([ring_w, np.broadcast_to(eta_t, (n,))[:, None]], axis=1)
     return render_patterns(np.concatenate(kys, axis=1), np.concatenate(kxs, axis=1),
                            np.concatenate(amps, axis=1), detector_shape=detector_shape,
                            disk_radius_px=disk_radius_px, diffuse=diffuse,

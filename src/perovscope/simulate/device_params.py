@@ -36,8 +36,8 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("dose_4dstem_e_per_A2", 500.0, "e/Å²", "4D-STEM dose per frame (≈5e5 e per pattern at 3.2 nm steps: "
      "enough disk counts for ~5e-4 strain precision)"),
     ("dwell_4dstem_s", 1e-3, "s", "4D-STEM dwell time per probe position"),
-    ("haadf_dose_e_per_A2", 100.0, "e/Å²", "HAADF dose per frame: low-dose imaging (paper 002); 8 frames give "
-     "0.8e3 e/Å², below the ~1e3 e/Å² at which all-inorganic CsPbBr3 shows beam-induced Pb"),
+    ("haadf_dose_e_per_A2", 100.0, "e/Å²", "HAADF dose per frame: low-dose imaging of a halide perovskite "
+     "(≲1e2 e/Å² per frame, paper 002; the 8 frames total 8e2 e/Å²); lets a critical Pb nucleus be seen"),
     ("haadf_dwell_s", 2e-6, "s", "HAADF dwell time per pixel"),
     ("haadf_convergence_mrad", 25.0, "mrad", "probe convergence for HAADF/EDX (aberration-corrected)"),
     ("haadf_exponent", 1.7, "", "Z exponent of HAADF contrast (Hartel et al. 1996)"),
