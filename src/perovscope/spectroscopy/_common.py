@@ -49,7 +49,11 @@ def bad_pixel_mask(spectra) -> np.ndarray:
     s = np.asarray(spectra)
     total = np.sum(s, axis=-1, dtype=float if s.dtype.kind in "iub" else None)
     finite = np.isfinite(total)  # NaN/inf anywhere in a spectrum makes its total non-finite
-    allzero = np.count_nonzero(s, axis=-1) == 0
+    # an all-zero spectrum has a zero total: count non-zero channels only for those candidates
+    cand = total == 0
+    allzero = np.zeros(total.shape, dtype=bool)
+    if cand.any():
+        allzero[cand] = np.count_nonzero(s[cand], axis=-1) == 0
     code = np.zeros(s.shape[:-1], dtype=np.int8)
     code[total < 0] = 3
     code[allzero] = 2

@@ -16,6 +16,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ._common import spectral_dim, window_slice
+from ._powerlaw_eval import single_thread_blas, subtract_power_law
 from .cl import fit_gaussian
 from .edx import edx_model, fit_edx
 from .eels import edge_signal, power_law_background, zero_loss_centre
@@ -165,43 +166,76 @@ def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop
     start = sl.start if crop else 0
     e_out = e[start:]
 
-    log_e = np.log(e_out)
     n_out = e_out.size
-
     # float32 spectra stay float32 (half the bytes to write); float64 stays float64
     out_dtype = np.result_type(da.dtype, np.float32)
+    # background exp(ln B0 - r ln(E/E_start)): a rank-K expansion evaluated by one matrix product
+    log_rel = np.log(e_out / e_out[0])
+    log_e0 = float(np.log(e_out[0]))
 
-    def core_fit(block):
+    def fit_fields(block):
         f = power_law_background(block, e, window=window, poisson=poisson)
         return np.stack([f.A, f.r, f.A_std, f.r_std, f.flag.astype(float)], axis=-1)
 
-    def core_sub(block, amp, expo):
-        sub = np.empty(block.shape[:-1] + (n_out,), dtype=out_dtype)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            np.multiply(-expo[..., None], log_e, out=sub)  # in place: no full-size temporaries
-            sub += np.log(amp)[..., None]
-            np.exp(sub, out=sub)
-            np.subtract(block[..., start:], sub, out=sub)
-        return sub
+    def subtract_into(out, block, amp, expo, limit_blas=True):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ln_b0 = np.log(amp) - expo * log_e0
+        subtract_power_law(out, block[:, start:], ln_b0, expo, log_rel, limit_blas=limit_blas)
 
-    fit = _apply(core_fit, da, spec, ["_field"], {"_field": 5}, lazy)
-    a, r = fit.isel(_field=0, drop=True), fit.isel(_field=1, drop=True)
-    sub = xr.apply_ufunc(core_sub, da, a, r, input_core_dims=[[spec], [], []],
-                         output_core_dims=[["_e_out"]], dask="parallelized",
-                         output_dtypes=[out_dtype], dask_gufunc_kwargs={"output_sizes": {
-                             "_e_out": n_out}})
-    sub = sub.rename(_e_out=spec).assign_coords({spec: e_out})
-    sub = sub.assign_attrs(units=da.attrs.get("units", "counts"), signal="eels",
-                           description="counts minus power-law background")
-    sub[spec].attrs.update(da[spec].attrs)
-    ds = xr.Dataset({"background_subtracted": sub})
-    ds["power_law_A"] = a.assign_attrs(units=f"{da.attrs.get('units', 'counts')} eV^r",
-                                       description="A in A*E^-r, E in eV")
-    ds["power_law_r"] = r.assign_attrs(units="1")
-    ds["power_law_A_std"] = fit.isel(_field=2, drop=True).assign_attrs(units=ds.power_law_A.units)
-    ds["power_law_r_std"] = fit.isel(_field=3, drop=True).assign_attrs(units="1")
-    ds["flag"] = fit.isel(_field=4, drop=True).astype(np.int8).assign_attrs(
-        units="1", description="0 ok, 1 iteration limit, 2 failed, 3 masked input")
+    if not lazy:  # fit and subtract block by block (cache-friendly), straight into the outputs
+        arr = np.asarray(da.data)
+        flat = arr.reshape(-1, arr.shape[-1])
+        fields = np.empty((flat.shape[0], 5))
+        sub_flat = np.empty((flat.shape[0], n_out), dtype=out_dtype)
+
+        def run(i):
+            sl_px = slice(i, i + PIXELS_PER_BLOCK)
+            fields[sl_px] = fit_fields(flat[sl_px])
+            subtract_into(sub_flat[sl_px], flat[sl_px], fields[sl_px, 0], fields[sl_px, 1],
+                          limit_blas=False)
+
+        starts = range(0, max(flat.shape[0], 1), PIXELS_PER_BLOCK)
+        with single_thread_blas():  # we thread over blocks: no nested BLAS threads
+            if len(starts) > 1:  # numpy releases the GIL in the heavy array work
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
+                    list(pool.map(run, starts))
+            else:
+                run(0)
+        fit_data = fields.reshape(arr.shape[:-1] + (5,))
+        sub_data = sub_flat.reshape(arr.shape[:-1] + (n_out,))
+    else:
+        def core_sub(block, amp, expo):
+            lead = block.shape[:-1]
+            out = np.empty((int(np.prod(lead)), n_out), dtype=out_dtype)
+            subtract_into(out, block.reshape(-1, block.shape[-1]), amp.reshape(-1), expo.reshape(-1))
+            return out.reshape(lead + (n_out,))
+
+        fit = _apply(fit_fields, da, spec, ["_field"], {"_field": 5}, lazy)
+        sub = xr.apply_ufunc(core_sub, da, fit.isel(_field=0, drop=True),
+                             fit.isel(_field=1, drop=True), input_core_dims=[[spec], [], []],
+                             output_core_dims=[["_e_out"]], dask="parallelized",
+                             output_dtypes=[out_dtype], dask_gufunc_kwargs={"output_sizes": {
+                                 "_e_out": n_out}})
+        fit_data, sub_data = fit.data, sub.data
+    # one Dataset construction (no per-variable alignment)
+    lead_dims = tuple(d for d in da.dims if d != spec)
+    units = da.attrs.get("units", "counts")
+    a_units = f"{units} eV^r"
+    coords = dict(_spatial_coords(da, spec))
+    coords[spec] = xr.Variable(spec, e_out, dict(da[spec].attrs))
+    ds = xr.Dataset({
+        "background_subtracted": (lead_dims + (spec,), sub_data, {
+            "units": units, "signal": "eels", "description": "counts minus power-law background"}),
+        "power_law_A": (lead_dims, fit_data[..., 0], {"units": a_units,
+                                                      "description": "A in A*E^-r, E in eV"}),
+        "power_law_r": (lead_dims, fit_data[..., 1], {"units": "1"}),
+        "power_law_A_std": (lead_dims, fit_data[..., 2], {"units": a_units}),
+        "power_law_r_std": (lead_dims, fit_data[..., 3], {"units": "1"}),
+        "flag": (lead_dims, fit_data[..., 4].astype(np.int8), {
+            "units": "1", "description": "0 ok, 1 iteration limit, 2 failed, 3 masked input"}),
+    }, coords=coords)
     ds.attrs.update(signal="eels", background_window_eV=[float(v) for v in window],
                     model="power law A*E^-r", fit="poisson-ml" if poisson else "least-squares")
     return _count_flags(ds)
