@@ -23,7 +23,7 @@ from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_di
 from .lattice import REASONS, LatticeFit, auto_basis, fit_lattice
 from .phase_map import candidate_lattices, match_phases, pattern_basis
 from .strain import auto_reference_mask, reference_basis, rotate_strain, strain_from_basis
-from .virtual import beam_centre, virtual_images
+from .virtual import _single_thread_blas, beam_centre, virtual_images
 
 __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
 
@@ -242,27 +242,28 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         cands = candidate_lattices(g_max=g_max)
         out.update(phase=np.empty(n_pat, np.int16), phase_confidence=np.empty(n_pat),
                    lattice_parameter_nm=np.empty(n_pat), cl_fraction=np.empty(n_pat))
-    for i in range(0, n_pat, _POST_BLOCK):  # blocks of patterns bound the memory of the fits
-        b = slice(i, min(n_pat, i + _POST_BLOCK))
-        db = BraggDisks(*(f[b] for f in d))
-        qx, qy, sig = cal.to_reciprocal(db.y, db.x, db.sigma_y, db.sigma_x)
-        fit = fit_lattice(qx, qy, sig, db.intensity, G, min_disks=min_disks)
-        reason, cryst = _classify(fit.reason, db, total[b], bf[b], min_disks=min_disks,
-                                  vacuum_fraction=vacuum_fraction, amorphous_index=amorphous_index)
-        for k, v in (("origin", fit.origin), ("basis", fit.basis), ("cov_x", fit.cov_x), ("cov_y", fit.cov_y),
-                     ("residual", fit.residual), ("n_disks", fit.n_disks), ("reason", reason),
-                     ("crystallinity", cryst)):
-            out[k][b] = v
-        if "phase" in out:
-            own = pattern_basis(qx, qy, sig, db.intensity, min_length=min_len, min_disks=min_disks)
-            pm = match_phases(own.basis, cands)
-            crystalline = ~np.isin(reason, [REASONS["vacuum"], REASONS["amorphous"]]) & \
-                (cryst >= amorphous_index)
-            out["phase"][b] = np.where(crystalline, pm.label, -1)
-            out["phase_confidence"][b] = pm.confidence
-            out["lattice_parameter_nm"][b] = pm.lattice_parameter_nm
-            out["cl_fraction"][b] = pm.cl_fraction
-            phase_names = pm.names
+    with _single_thread_blas():        # stacks of 3×3 solves: BLAS threads only add overhead
+        for i in range(0, n_pat, _POST_BLOCK):  # blocks of patterns bound the memory of the fits
+            b = slice(i, min(n_pat, i + _POST_BLOCK))
+            db = BraggDisks(*(f[b] for f in d))
+            qx, qy, sig = cal.to_reciprocal(db.y, db.x, db.sigma_y, db.sigma_x)
+            fit = fit_lattice(qx, qy, sig, db.intensity, G, min_disks=min_disks)
+            reason, cryst = _classify(fit.reason, db, total[b], bf[b], min_disks=min_disks,
+                                      vacuum_fraction=vacuum_fraction, amorphous_index=amorphous_index)
+            for k, v in (("origin", fit.origin), ("basis", fit.basis), ("cov_x", fit.cov_x),
+                         ("cov_y", fit.cov_y), ("residual", fit.residual), ("n_disks", fit.n_disks),
+                         ("reason", reason), ("crystallinity", cryst)):
+                out[k][b] = v
+            if "phase" in out:
+                own = pattern_basis(qx, qy, sig, db.intensity, min_length=min_len, min_disks=min_disks)
+                pm = match_phases(own.basis, cands)
+                crystalline = ~np.isin(reason, [REASONS["vacuum"], REASONS["amorphous"]]) & \
+                    (cryst >= amorphous_index)
+                out["phase"][b] = np.where(crystalline, pm.label, -1)
+                out["phase_confidence"][b] = pm.confidence
+                out["lattice_parameter_nm"][b] = pm.lattice_parameter_nm
+                out["cl_fraction"][b] = pm.cl_fraction
+                phase_names = pm.names
     out = {k: v.reshape(nav_shape + v.shape[1:]) for k, v in out.items()}
     fit = LatticeFit(out["origin"], out["basis"], out["cov_x"], out["cov_y"], out["residual"], out["n_disks"],
                      out["reason"])

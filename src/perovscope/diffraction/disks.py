@@ -260,7 +260,10 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     if len(b_idx):
         usable = np.ones((ny, nx), bool) if bad_mask is None else ~np.asarray(bad_mask, bool)
         model = disk_model_parameters(probe) if disk_model is None else disk_model
-        vals = _refine(p, usable, corr, b_idx, py, px, *model, refine)
+        from .virtual import _single_thread_blas
+
+        with _single_thread_blas():     # skinny GEMMs and 3×3–9×9 solves: BLAS threads only cost
+            vals = _refine(p, usable, corr, b_idx, py, px, *model, refine)
         vals = np.insert(vals, 4, qual, axis=-1)
         vals[~(vals[:, 3] >= 0.5 * min_snr)] = np.nan      # the refined amplitude must be significant
         fields[b_idx, d_idx] = vals
