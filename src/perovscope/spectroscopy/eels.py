@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import bad_pixel_mask, window_slice
+from ._powerlaw_eval import single_thread_blas
 from .eels_edges import EDGES, canonical_edge_name
 from .fitting import FLAG_FAILED, FLAG_MASKED, levenberg_marquardt
 
@@ -87,26 +88,28 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
         raise InputError(f"window={tuple(window)}: a power law needs positive energy losses")
     lead = y.shape[:-1]
     yf = y.reshape(-1, y.shape[-1])
-    yw = np.asarray(yf[:, sl], dtype=float)
+    if refine not in ("auto", True, False):
+        raise InputError(f"refine={refine!r}: use 'auto', True or False")
     bad = bad_pixel_mask(yf) > 0  # (a window without positive counts is caught below)
     e0 = float(ew[0])
     lx = np.log(ew / e0)
     # log-linear estimate: least squares of ln y on ln(E/E0) weighted by y (Var ln y ≈ 1/y for
-    # counts), channels with y > 0 only — close to the optimum, so the refinement takes 1–3 steps
-    pos = (yw > 0) & np.isfinite(yw)
-    ly = np.where(pos, np.log(np.where(pos, yw, 1.0)), 0.0)
-    w = np.where(pos, yw, 0.0)
-    wy = w * ly
-    sw, sx, sy = w.sum(1), w @ lx, wy.sum(1)  # weighted sums as matrix-vector products
-    sxx, sxy = w @ (lx * lx), wy @ lx
+    # counts), channels with y > 0 only — close to the optimum, so the refinement takes 1–3 steps.
+    # Few full-size temporaries, weighted sums as two small matrix products.
+    w = np.fmax(np.asarray(yf[:, sl], dtype=float), 0.0)  # weights: counts; 0 if ≤ 0 or NaN
+    pos = w > 0
+    wy = np.zeros_like(w)
+    np.log(w, out=wy, where=pos)
+    wy *= w
+    with single_thread_blas():
+        sw, sx, sxx = (w @ np.stack([np.ones_like(lx), lx, lx * lx], axis=1)).T
+        sy, sxy = (wy @ np.stack([np.ones_like(lx), lx], axis=1)).T
     den = sw * sxx - sx * sx
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (sw * sxy - sx * sy) / den
         icpt = (sy - slope * sx) / sw
-    bad |= (pos.sum(1) < 3) | ~np.isfinite(slope)
+    bad |= (np.count_nonzero(pos, axis=1) < 3) | ~np.isfinite(slope)
     p0 = np.stack([np.where(bad, 0.0, icpt), np.where(bad, 3.0, -slope)], axis=-1)
-    if refine not in ("auto", True, False):
-        raise InputError(f"refine={refine!r}: use 'auto', True or False")
     lna, r = p0[:, 0].copy(), p0[:, 1].copy()
     # weights y are inverse variances of ln y: covariance (X^T W X)^-1 without rescaling
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,13 +119,13 @@ def power_law_background(spectra, energy, *, window, poisson: bool = False, refi
     flag = np.zeros(lna.shape, dtype=np.int8)
     if refine == "auto":
         with np.errstate(invalid="ignore"):
-            todo = np.flatnonzero(~bad & ~(yw.min(axis=1) >= 10.0 * np.sqrt(sw)))
+            todo = np.flatnonzero(~bad & ~(w.min(axis=1) >= 10.0 * np.sqrt(sw)))
     else:
         todo = np.flatnonzero(~bad) if refine else np.zeros(0, dtype=np.intp)
     if todo.size:
         sub = slice(None) if todo.size == lna.size else todo
-        lna_t, r_t, cov, flag_t = _refine_power_law(yw[sub], lx, p0[sub], bad[sub], poisson,
-                                                    max_iter)
+        yw = np.asarray(yf[sub, sl], dtype=float)  # the counts as they are (negatives kept)
+        lna_t, r_t, cov, flag_t = _refine_power_law(yw, lx, p0[sub], bad[sub], poisson, max_iter)
         lna[sub], r[sub], flag[sub] = lna_t, r_t, flag_t
         lna_sd[sub], r_sd[sub], cov_ar[sub] = (np.sqrt(cov[:, 0, 0]), np.sqrt(cov[:, 1, 1]),
                                                cov[:, 0, 1])
