@@ -124,3 +124,27 @@ def test_fit_options_unbiased(edx_map, options):
                   poisson=poisson, **options)
     rel = fit.net_counts.mean(axis=(0, 1)) / truth["net_counts"].mean(axis=(0, 1)) - 1
     assert np.all(np.abs(rel[:3]) < 0.03) and abs(rel[3]) < 0.05
+
+
+def test_theoretical_k_factors_closed_form_and_reference():
+    # Al Kα sensitivity by hand: Bethe (Powell K constants n=2, b=0.9, c=0.65) at E_c = 1.02 × Kβ,
+    # ω = Z⁴/(1.12e6 + Z⁴), Kα share 1/(1 + w_Kβ), efficiency 1 − exp(−(E/150 eV)²)
+    from perovscope.spectroscopy.xray_generation import line_sensitivity, theoretical_k_factors
+    from perovscope.spectroscopy.xray_lines import xray_lines
+
+    ka, kb = (ln for ln in xray_lines("Al", family="K"))
+    ec = 1.02 * kb.energy_eV / 1e3
+    u = 300.0 / ec
+    sigma = 6.51e-20 * 2 * 0.9 * np.log(0.65 * u) / (u * ec ** 2) * 1e14
+    omega = 13 ** 4 / (1.12e6 + 13 ** 4)
+    eff = -np.expm1(-(ka.energy_eV / 150.0) ** 2)
+    want = sigma * omega / (1 + kb.weight) * eff
+    assert line_sensitivity("Al", "K", beam_energy_keV=300.0) == pytest.approx(want, rel=1e-12)
+    # k-factors are ratios: changing the reference rescales all of them by one factor
+    si = theoretical_k_factors(["Cl", "Br", "Pb"], beam_energy_keV=300.0)
+    cl = theoretical_k_factors(["Cl", "Br", "Pb"], beam_energy_keV=300.0, reference="Cl")
+    assert cl["Cl"] == pytest.approx(1.0)
+    for el in si:
+        assert cl[el] == pytest.approx(si[el] / si["Cl"], rel=1e-12)
+    with pytest.raises(InputError, match="not excited"):
+        theoretical_k_factors(["Br"], families=["K"], beam_energy_keV=10.0)  # Br K edge 13.5 keV
