@@ -5,7 +5,7 @@ Pipeline for a block of patterns ``(B, ky, kx)`` (every step batched over all pa
 1. cross-correlate with a zero-mean probe kernel (disk minus a surrounding ring of equal weight, so
    smooth diffuse background cancels) using batched real FFTs; the Poisson variance of the
    correlation, ``Σ K² I``, comes from the same inverse FFT, giving each candidate's SNR;
-2. local maxima by a maximum filter, thresholds on SNR and on intensity relative to the strongest
+2. 3×3 local maxima, thresholds on SNR and on intensity relative to the strongest
    disk, a shape score that rejects ridges (amorphous rings), and the top ``max_disks`` per pattern;
 3. sub-pixel refinement by a Poisson maximum-likelihood fit of a soft-edged disk plus a quadratic
    background to every disk at once (Fisher scoring) [1]_, [2]_;
@@ -224,7 +224,6 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     if kern.shape[0] >= min(ny, nx):
         raise InputError(f"probe box {kern.shape} is larger than the detector {(ny, nx)}")
     from scipy import fft as sfft
-    from scipy.ndimage import maximum_filter
 
     # detection maps in float32 (peak finding and SNR need ~1e-6 relative; the fits use the counts)
     kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx)).astype(np.float32)))
@@ -233,8 +232,8 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     both = sfft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))       # correlation, Poisson variance
     corr, var = both[0], both[1]
     del both, pf
-    size = max(3, int(2 * np.floor(min_spacing / 2) + 1))
-    cand = corr == maximum_filter(corr, size=(1, size, size), mode="constant", cval=-np.inf)
+    half = max(1, int(np.floor(min_spacing / 2)))
+    cand = _local_max3(corr)                # 3×3 maxima; the min_spacing window is applied below
     e = int(np.ceil(edge))
     inside = np.zeros((ny, nx), bool)
     inside[e:ny - e, e:nx - e] = True
@@ -244,6 +243,8 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     cv = corr[bi, yi, xi]
     snr_c = cv / np.sqrt(np.clip(var[bi, yi, xi], 0, None) + 1.0)
     keep = (snr_c >= min_snr) & (cv >= min_relative_intensity * cmax[bi])
+    bi, yi, xi, cv = bi[keep], yi[keep], xi[keep], cv[keep]
+    keep = _window_maxima(bi, yi, xi, cv, half, len(p))      # strongest within ±min_spacing/2
     bi, yi, xi, cv = bi[keep], yi[keep], xi[keep], cv[keep]
     qual = _shape_quality(corr, bi, yi, xi, radius)
     keep = qual >= min_quality
@@ -271,6 +272,39 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
         order = np.argsort(~np.isfinite(fields[..., 0]), axis=1, kind="stable")
         fields = np.take_along_axis(fields, order[..., None], 1)
     return BraggDisks.from_stacked(fields.reshape(*lead, max_disks, len(DISK_FIELDS)))
+
+
+def _local_max3(c):
+    """Pixels not smaller than any of their 8 neighbours (batched shifted comparisons)."""
+    ny, nx = c.shape[-2:]
+    pad = np.pad(c, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    out = np.ones(c.shape, bool)
+    for dy in range(3):
+        for dx in range(3):
+            if dy != 1 or dx != 1:
+                out &= c >= pad[:, dy:dy + ny, dx:dx + nx]
+    return out
+
+
+def _window_maxima(b, y, x, v, half, n_patterns):
+    """Keep candidates with no stronger candidate of the same pattern within ``±half`` px (square
+    window, as a maximum filter of size ``2·half + 1``), vectorised on per-pattern padded tables."""
+    if len(b) == 0:
+        return np.zeros(0, bool)
+    order = np.lexsort((-v, b))
+    b_s = b[order]
+    start = np.searchsorted(b_s, np.arange(n_patterns))
+    rank = np.arange(len(b_s)) - start[b_s]
+    width = int(rank.max()) + 1
+    Y = np.full((n_patterns, width), -10**6)
+    X, V = Y.copy(), np.full((n_patterns, width), -np.inf)
+    Y[b_s, rank], X[b_s, rank], V[b_s, rank] = y[order], x[order], v[order]
+    close = (np.abs(Y[:, :, None] - Y[:, None, :]) <= half) & (np.abs(X[:, :, None] - X[:, None, :]) <= half)
+    stronger = V[:, None, :] > V[:, :, None]
+    suppressed = (close & stronger).any(-1)
+    keep = np.empty(len(b), bool)
+    keep[order] = ~suppressed[b_s, rank]
+    return keep
 
 
 def _shape_quality(corr, b, y, x, radius):
