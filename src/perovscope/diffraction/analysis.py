@@ -81,11 +81,12 @@ def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
     if bad_mask is not None:
         masks = masks * ~np.asarray(bad_mask, bool)
     out = np.empty((flat.shape[0], opts["max_disks"] * len(DISK_FIELDS) + _N_STATS))
-    for i in range(0, flat.shape[0], _SUB_BLOCK):  # sub-blocks of patterns bound the memory
-        sub = flat[i:i + _SUB_BLOCK]
-        d = find_bragg_disks(sub, probe, bad_mask=bad_mask, **opts)
-        out[i:i + _SUB_BLOCK] = np.concatenate([d.stacked().reshape(len(sub), -1),
-                                                virtual_images(sub, masks)], -1)
+    with _single_thread_blas():
+        for i in range(0, flat.shape[0], _SUB_BLOCK):  # sub-blocks of patterns bound the memory
+            sub = flat[i:i + _SUB_BLOCK]
+            d = find_bragg_disks(sub, probe, bad_mask=bad_mask, single_thread_blas=False, **opts)
+            out[i:i + _SUB_BLOCK] = np.concatenate([d.stacked().reshape(len(sub), -1),
+                                                    virtual_images(sub, masks, single_thread_blas=False)], -1)
     return out.reshape(*lead, out.shape[-1])
 
 

@@ -167,7 +167,8 @@ def _parabola_peak(nb):
 def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6.0,
                      min_relative_intensity: float = 0.002, min_quality: float = 0.3,
                      min_spacing: float | None = None, edge: float | None = None, bad_mask=None,
-                     refine: str = "fit", disk_model: tuple[float, float] | None = None) -> BraggDisks:
+                     refine: str = "fit", disk_model: tuple[float, float] | None = None,
+                     single_thread_blas: bool = True) -> BraggDisks:
     """Find and refine Bragg disks in every pattern of ``patterns`` (vectorised over all of them).
 
     Parameters
@@ -198,6 +199,9 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     disk_model : (float, float), optional
         ``(radius, edge)`` of the disk model used by ``"fit"``; default
         :func:`disk_model_parameters` of ``probe`` (pass it when calling block by block).
+    single_thread_blas : bool
+        Hold BLAS to one thread during the batched small fits (threads there only add overhead);
+        ``False`` when the caller already does so around many calls.
 
     Returns
     -------
@@ -261,9 +265,12 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     if len(b_idx):
         usable = np.ones((ny, nx), bool) if bad_mask is None else ~np.asarray(bad_mask, bool)
         model = disk_model_parameters(probe) if disk_model is None else disk_model
+        import contextlib
+
         from .virtual import _single_thread_blas
 
-        with _single_thread_blas():     # skinny GEMMs and 3×3–9×9 solves: BLAS threads only cost
+        # skinny GEMMs and 9×9 solves: BLAS threads only cost
+        with _single_thread_blas() if single_thread_blas else contextlib.nullcontext():
             vals = _refine(p, usable, corr, b_idx, py, px, *model, refine)
         vals = np.insert(vals, 4, qual, axis=-1)
         vals[~(vals[:, 3] >= 0.5 * min_snr)] = np.nan      # the refined amplitude must be significant

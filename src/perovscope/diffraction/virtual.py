@@ -41,7 +41,7 @@ def _single_thread_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def virtual_images(data, masks, *, dtype=None) -> np.ndarray:
+def virtual_images(data, masks, *, dtype=None, single_thread_blas: bool = True) -> np.ndarray:
     """Weighted sums of every pattern with every mask in one pass.
 
     Parameters
@@ -54,6 +54,8 @@ def virtual_images(data, masks, *, dtype=None) -> np.ndarray:
         Accumulation precision. Default: float32 (half the memory traffic) for integer counts with
         weights in [0, 1], with patterns whose total reaches 2²⁴ counts redone in float64, so sums of
         counts with 0/1 weights are exact integers either way; float64 otherwise.
+    single_thread_blas : bool
+        Hold BLAS to one thread (the products are skinny; parallelism comes from dask chunks).
 
     Returns
     -------
@@ -78,7 +80,9 @@ def virtual_images(data, masks, *, dtype=None) -> np.ndarray:
     fast = dtype in (None, np.float32) and integer and masks.min() >= 0 and masks.max() <= 1
     mt32 = np.concatenate([mt64, np.ones((k, 1))], 1).astype(np.float32)
     step = max(1, _BLOCK_BYTES // (k * 4))
-    with _single_thread_blas():
+    import contextlib
+
+    with _single_thread_blas() if single_thread_blas else contextlib.nullcontext():
         for i in range(0, flat.shape[0], step):  # loop over blocks of patterns, not pixels
             blk = flat[i:i + step]
             if fast:
