@@ -329,6 +329,10 @@ def _shape_quality(corr, b, y, x, radius):
 #: changed the pixel-locking error by < 10 % at 2× the cost).
 _SUBPIXEL = [(0.0, 0.0)]
 
+#: Footprint radius of the disk fit beyond the disk radius (px); the window tapers over its last px
+#: (2.0 is 10 % faster but 8 % less precise).
+_FOOT = 2.5
+
 
 def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadratic"):
     """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
@@ -342,9 +346,9 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadrat
     sigma_y, sigma_x.
     """
     ny, nx = p.shape[-2:]
-    h = int(np.ceil(radius + 2.5))
+    h = int(np.ceil(radius + _FOOT))
     oy, ox = np.mgrid[-h:h + 1, -h:h + 1]
-    foot = np.hypot(oy, ox) < radius + 2.5
+    foot = np.hypot(oy, ox) < radius + _FOOT
     oy, ox = oy[foot].astype(float), ox[foot].astype(float)             # (m,) footprint offsets
     cy, cx = np.round(y0), np.round(x0)
     iy = cy.astype(int)[:, None] + oy.astype(int)
@@ -357,7 +361,7 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadrat
     r0 = np.hypot(oy - fy, ox - fx)
     # a window tapering to 0 over the last pixel, centred on the sub-pixel start: the footprint is
     # then symmetric about the disk, so the background terms cannot pull the position
-    use = use * np.clip(radius + 2.5 - r0, 0.0, 1.0)
+    use = use * np.clip(radius + _FOOT - r0, 0.0, 1.0)
     core = use * (r0 < radius - 1)
     ring = use * (r0 > radius + 1)
     B = (win * ring).sum(1) / np.maximum(ring.sum(1), 1)
