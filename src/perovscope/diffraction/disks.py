@@ -391,7 +391,7 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadrat
         for sy, sx in _SUBPIXEL:  # pixel-integrated model: mean over sub-pixel samples
             dy = oy32 + f32(sy) - (fy32 + t32[:, 0, None])
             dx = ox32 + f32(sx) - (fx32 + t32[:, 1, None])
-            r = np.maximum(np.hypot(dy, dx), f32(1e-9))
+            r = np.maximum(np.sqrt(dy * dy + dx * dx), f32(1e-9))
             u = (r - f32(radius)) / f32(s2e)
             T = T + f32(0.5) * erfc(u)
             g = a * np.exp(-u * u) / (f32(np.sqrt(np.pi) * s2e) * r)    # A·(-∂T/∂r)/r
