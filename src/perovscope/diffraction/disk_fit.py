@@ -1,0 +1,191 @@
+"""Sub-pixel refinement of Bragg disks: Poisson maximum-likelihood disk fits, batched over all disks.
+
+Each disk is modelled as ``λ = A·T(r − s) + quadratic background`` with ``T`` a soft-edged disk
+(radius and edge width fitted to the probe, :func:`disk_model_parameters`) over a circular footprint
+whose weights taper over the last pixel, centred on the start position so the footprint is
+symmetric about the disk. Fisher scoring (iteratively reweighted least squares, weights ``1/λ``)
+runs on every disk at once; the background columns are shared by all disks, so their Fisher blocks are
+single matrix products. The inverse Fisher matrix gives each position's covariance, the Cramér–Rao
+bound when the model holds [1]_, [2]_.
+
+References
+----------
+.. [1] S. M. Kay, *Fundamentals of Statistical Signal Processing: Estimation Theory*, Prentice Hall
+   (1993), ch. 3 and 7.
+.. [2] K. I. Mortensen et al., Nat. Methods 7, 377 (2010) — Poisson ML spot fitting at the
+   Cramér–Rao bound.
+.. [3] B. H. Savitzky et al., Microsc. Microanal. 27, 712 (2021) — the "poly" 3×3 parabola.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import erfc
+
+from ..errors import InputError
+
+__all__ = ["disk_model_parameters", "refine_disks"]
+
+
+def disk_model_parameters(probe, *, radius_guess: float | None = None) -> tuple[float, float]:
+    """Radius and edge width (px) of the soft-disk model ``0.5·erfc((r - R)/(√2 σ))`` of a probe image.
+
+    Least-squares fit of ``a·T(r; R, σ) + b`` to the probe image (centre from its centroid) by a
+    vectorised grid search over ``(R, σ)`` (R within ±1 px of the half-maximum radius or of
+    ``radius_guess``) with ``a``, ``b`` solved in closed form.
+    """
+    t = np.asarray(probe, dtype=float)
+    t = t / t.max()
+    yy, xx = np.mgrid[:t.shape[0], :t.shape[1]]
+    w = np.clip(t, 0, None)
+    r = np.hypot(yy - (w * yy).sum() / w.sum(), xx - (w * xx).sum() / w.sum()).ravel()
+    r0 = float(np.sqrt((t > 0.5).sum() / np.pi)) if radius_guess is None else float(radius_guess)
+    radii = r0 + np.linspace(-1.0, 1.0, 41)
+    edges = np.linspace(0.1, 2.0, 39)
+    model = 0.5 * erfc((r[None, None, :] - radii[:, None, None]) / (np.sqrt(2) * edges[None, :, None]))
+    y = t.ravel()
+    mm, my, m2 = model.mean(-1), y.mean(), (model**2).mean(-1)
+    cov = (model * y).mean(-1) - mm * my
+    var = m2 - mm**2
+    sse = ((y - my) ** 2).mean() - cov**2 / np.maximum(var, 1e-12)
+    i, j = np.unravel_index(np.argmin(sse), sse.shape)
+    return float(radii[i]), float(edges[j])
+
+
+def _parabola_peak(nb):
+    """Vertex offsets (dy, dx), clipped to ±1, of a quadratic through 3×3 neighbourhoods ``(D, 3, 3)``."""
+    gy = (nb[:, 2, 1] - nb[:, 0, 1]) / 2
+    gx = (nb[:, 1, 2] - nb[:, 1, 0]) / 2
+    hyy = nb[:, 2, 1] - 2 * nb[:, 1, 1] + nb[:, 0, 1]
+    hxx = nb[:, 1, 2] - 2 * nb[:, 1, 1] + nb[:, 1, 0]
+    hxy = (nb[:, 2, 2] - nb[:, 2, 0] - nb[:, 0, 2] + nb[:, 0, 0]) / 4
+    det = hyy * hxx - hxy**2
+    ok = det > 0
+    safe = np.where(ok, det, 1.0)
+    dy = np.where(ok, -(hxx * gy - hxy * gx) / safe, 0.0)
+    dx = np.where(ok, -(hyy * gx - hxy * gy) / safe, 0.0)
+    return np.clip(dy, -1, 1), np.clip(dx, -1, 1)
+
+
+#: Sub-pixel sample offsets of the disk model (one point: averaging 2×2 samples over the pixel area
+#: changed the pixel-locking error by < 10 % at 2× the cost).
+_SUBPIXEL = [(0.0, 0.0)]
+
+#: Footprint radius of the disk fit beyond the disk radius (px); the window tapers over its last px
+#: (2.0 is 10 % faster but 8 % less precise).
+_FOOT = 2.5
+
+
+def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=2, background="quadratic"):
+    """Poisson maximum-likelihood fit of ``λ = A·T(r - s) + background`` around each start, batched.
+
+    ``T`` is the soft-edged disk of :func:`disk_model_parameters`, the background a plane (or
+    quadratic) over a circular footprint of radius ``R + 2.5`` px. Fisher scoring (iteratively
+    reweighted least squares with weights ``1/λ``) runs on all disks at once; the background columns
+    are the same for every disk (footprint offsets from the integer start), so all their Fisher blocks
+    are single matrix products over the stacked disks. The inverse Fisher matrix gives the position
+    covariance (the Cramér–Rao bound when the model holds). Returns ``(D, 6)``: y, x, intensity, snr,
+    sigma_y, sigma_x.
+    """
+    ny, nx = p.shape[-2:]
+    h = int(np.ceil(radius + _FOOT))
+    oy, ox = np.mgrid[-h:h + 1, -h:h + 1]
+    foot = np.hypot(oy, ox) < radius + _FOOT
+    oy, ox = oy[foot].astype(float), ox[foot].astype(float)             # (m,) footprint offsets
+    cy, cx = np.round(y0), np.round(x0)
+    iy = cy.astype(int)[:, None] + oy.astype(int)
+    ix = cx.astype(int)[:, None] + ox.astype(int)
+    inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
+    iyc, ixc = np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)
+    win = p[b[:, None], iyc, ixc]                                        # (D, m)
+    use = (inside & usable[iyc, ixc]).astype(float)
+    fy, fx = (y0 - cy)[:, None], (x0 - cx)[:, None]                      # sub-pixel start offsets
+    r0 = np.hypot(oy - fy, ox - fx)
+    # a window tapering to 0 over the last pixel, centred on the sub-pixel start: the footprint is
+    # then symmetric about the disk, so the background terms cannot pull the position
+    use = use * np.clip(radius + _FOOT - r0, 0.0, 1.0)
+    core = use * (r0 < radius - 1)
+    ring = use * (r0 > radius + 1)
+    B = (win * ring).sum(1) / np.maximum(ring.sum(1), 1)
+    A = (win * core).sum(1) / np.maximum(core.sum(1), 1) - B
+    yn, xn = oy / h, ox / h
+    cols = [np.ones_like(yn), yn, xn] + ([yn * yn, xn * xn, yn * xn] if background == "quadratic" else [])
+    B0 = np.stack(cols, -1)                                              # (m, nb), shared
+    nb = B0.shape[1]
+    B0B0 = (B0[:, :, None] * B0[:, None, :]).reshape(len(B0), nb * nb)
+    theta = np.concatenate([np.zeros((len(A), 2)), np.maximum(A, 1e-3)[:, None], B[:, None],
+                            np.zeros((len(A), nb - 1))], 1)
+    npar = theta.shape[1]
+    s2e = np.sqrt(2.0) * edge
+    eye = np.eye(npar)
+
+    f32 = np.float32
+    oy32, ox32, win32, use32 = oy.astype(f32), ox.astype(f32), win.astype(f32), use.astype(f32)
+    B0f = B0.astype(f32)
+    fy32, fx32 = fy.astype(f32), fx.astype(f32)
+
+    def scoring(theta):
+        # per-pixel model terms in float32 (positions are offsets < 10 px: 1e-6 px resolution);
+        # the Fisher matrix and the solve stay in float64
+        t32 = theta.astype(f32)
+        a = t32[:, 2, None]
+        T = gy_ = gx_ = f32(0.0)
+        for sy, sx in _SUBPIXEL:  # pixel-integrated model: mean over sub-pixel samples
+            dy = oy32 + f32(sy) - (fy32 + t32[:, 0, None])
+            dx = ox32 + f32(sx) - (fx32 + t32[:, 1, None])
+            r = np.maximum(np.sqrt(dy * dy + dx * dx), f32(1e-9))
+            u = (r - f32(radius)) / f32(s2e)
+            T = T + f32(0.5) * erfc(u)
+            g = a * np.exp(-u * u) / (f32(np.sqrt(np.pi) * s2e) * r)    # A·(-∂T/∂r)/r
+            gy_, gx_ = gy_ + g * dy, gx_ + g * dx
+        n_s = f32(len(_SUBPIXEL))
+        T, gy_, gx_ = T / n_s, gy_ / n_s, gx_ / n_s
+        lam = np.maximum(a * T + t32[:, 3:] @ B0f.T, f32(0.5))
+        w = use32 / lam
+        c = (gy_, gx_, T)                                                # ∂λ/∂(sy, sx, A)
+        wc = [w * ci for ci in c]
+        fisher = np.empty((len(theta), npar, npar))
+        for i in range(3):
+            for j in range(i, 3):
+                fisher[:, i, j] = fisher[:, j, i] = (wc[i] * c[j]).sum(1, dtype=float)
+            fisher[:, i, 3:] = wc[i].astype(float) @ B0      # float64 GEMMs: batch-independent
+            fisher[:, 3:, i] = fisher[:, i, 3:]
+        fisher[:, 3:, 3:] = (w.astype(float) @ B0B0).reshape(-1, nb, nb)
+        res = win32 - lam
+        grad = np.concatenate([np.stack([(wci * res).sum(1, dtype=float) for wci in wc], -1),
+                               (w * res).astype(float) @ B0], 1)
+        return fisher, grad, np.linalg.det(fisher) > 0
+
+    for _ in range(max(n_iter, 1)):  # Fisher-scoring iterations (all disks at once)
+        fisher, grad, ok = scoring(theta)
+        if n_iter == 0:
+            break
+        step = np.linalg.solve(np.where(ok[:, None, None], fisher, eye), grad[..., None])[..., 0]
+        step[:, :2] = np.clip(step[:, :2], -0.5, 0.5)
+        theta = theta + np.where(ok[:, None], step, 0.0)
+        theta[:, 2] = np.maximum(theta[:, 2], 1e-3)
+    # the Fisher matrix of the last iterate (one step before convergence) is the covariance estimate
+    cov = np.linalg.inv(np.where(ok[:, None, None], fisher, eye))
+    sig = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+    bad = ~ok | (np.abs(theta[:, :2]) > 2.0).any(-1)
+    out = np.stack([y0 + theta[:, 0], x0 + theta[:, 1], theta[:, 2] * np.pi * radius**2,
+                    theta[:, 2] / sig[:, 2], sig[:, 0], sig[:, 1]], -1)
+    out[bad] = np.nan
+    return out
+
+
+def refine_disks(p, usable, corr, b, py, px, radius, edge, method):
+    """Sub-pixel position, intensity, SNR and position σ of the disks at integer peaks (b, py, px)."""
+    ny, nx = p.shape[-2:]
+    nb = np.stack([corr[b, np.clip(py + a, 0, ny - 1), np.clip(px + c, 0, nx - 1)]
+                   for a in (-1, 0, 1) for c in (-1, 0, 1)], -1).reshape(-1, 3, 3)
+    dy, dx = _parabola_peak(nb)
+    if method == "fit":
+        return _fit_disks(p, usable, b, py + dy, px + dx, radius, edge)
+    if method not in ("poly", "none"):
+        raise InputError(f"refine must be 'fit', 'poly' or 'none', got {method!r}")
+    if method == "none":
+        dy, dx = np.zeros_like(dy), np.zeros_like(dx)
+    out = _fit_disks(p, usable, b, py + dy, px + dx, radius, edge, n_iter=0)
+    out[:, 0], out[:, 1] = py + dy, px + dx
+    return out
