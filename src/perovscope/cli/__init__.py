@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PerovscopeError as exc:
         print(f"perovscope {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"perovscope {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -56,28 +56,12 @@ def register(subparsers) -> None:
 
 def _load(path: str, node: str | None):
     """The 4D-STEM DataArray of ``path``, dask-chunked over scan positions."""
-    import xarray as xr
+    from ..io import find_signal, read
 
-    from ..io import read
-
-    obj = read(path)
-    da = None
-    if isinstance(obj, xr.DataArray):
-        da = obj
-    else:
-        tree = obj if isinstance(obj, xr.DataTree) else xr.DataTree(dataset=obj)
-        for n in tree.subtree:
-            if node is not None and n.path.strip("/") != node.strip("/"):
-                continue
-            for var in n.dataset.data_vars.values():
-                if var.ndim >= 4 and var.dims[-2:] == ("ky", "kx"):
-                    da = var
-                    break
-            if da is not None:
-                break
-    if da is None or da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
-        raise FormatError(f"{path}: no 4D-STEM signal with detector dims (ky, kx) found"
-                          + (f" at node {node!r}" if node else "; use --node"))
+    da = find_signal(read(path), name=node, kinds=("4dstem",), dims_end=("ky", "kx"), min_ndim=3,
+                     source=str(path), option="--node")
+    if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
+        raise FormatError(f"{path}: {da.name!r} is not a 4D-STEM signal with detector dims (ky, kx)")
     per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
     n = max(1, CHUNK_BYTES // per)
     nav = da.dims[:-2]

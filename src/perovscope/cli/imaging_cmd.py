@@ -28,50 +28,16 @@ IMAGE_KINDS = ("haadf", "adf", "image", "tem", "bf", "sem", "bse")
 
 
 def _open(path: str):
-    p = Path(path)
-    if p.suffix.lower() == ".zarr" or (p.is_dir() and (p / "zarr.json").exists()):
-        from ..io import open_results
-
-        return open_results(p)
     from ..io import read
 
-    return read(p)
+    return read(path)
 
 
-def _variables(obj) -> dict[str, xr.DataArray]:
-    """All data variables of a DataArray / Dataset / DataTree, keyed by node path or name."""
-    if isinstance(obj, xr.DataArray):
-        return {str(obj.name or obj.attrs.get("signal", "data")): obj}
-    if isinstance(obj, xr.Dataset):
-        return {str(k): v for k, v in obj.data_vars.items()}
-    out = {}
-    for node in obj.subtree:
-        for k, v in node.dataset.data_vars.items():
-            key = f"{node.path.strip('/')}/{k}".strip("/")
-            out[key] = v
-    return out
+def _select(obj, name: str | None, path: str, *, option: str = "--signal") -> xr.DataArray:
+    from ..io import find_signal
 
-
-def _select(obj, name: str | None, path: str, *, want=("y", "x")) -> xr.DataArray:
-    variables = _variables(obj)
-    images = {k: v for k, v in variables.items() if v.dims[-2:] == tuple(want)}
-    if name is not None:
-        for key, v in variables.items():
-            if name in (key, key.split("/")[-1]) and not key.startswith("truth"):
-                return v
-        for key, v in variables.items():
-            if name == key:
-                return v
-        raise InputError(f"{path}: no signal named {name!r}; available: {', '.join(variables)}")
-    candidates = {k: v for k, v in images.items() if not k.startswith("truth")}
-    for kind in IMAGE_KINDS:
-        for key, v in candidates.items():
-            if key.split("/")[-1] == kind or v.attrs.get("signal") == kind:
-                return v
-    if len(candidates) == 1:
-        return next(iter(candidates.values()))
-    raise InputError(f"{path}: cannot tell which signal is the image ({', '.join(variables) or 'none'}); "
-                     "choose one with --signal")
+    return find_signal(obj, name=name, kinds=IMAGE_KINDS, dims_end=("y", "x"), source=str(path),
+                       option=option)
 
 
 def _write_table(df, out: Path, *, name: str) -> None:
@@ -228,7 +194,7 @@ def _profile(args) -> int:
     )
 
     obj = _open(args.map_file)
-    values = _select(obj, args.map, args.map_file)
+    values = _select(obj, args.map, args.map_file, option="--map")
     if values.dims[-2:] != ("y", "x"):
         raise InputError(f"{args.map_file}: the map must end with dims (y, x), got {values.dims}")
     profiles, fits = {}, {}

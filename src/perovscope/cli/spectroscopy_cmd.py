@@ -17,47 +17,15 @@ from ..spectroscopy._common import window_slice
 _KIND_DIMS = {"cl": ("wavelength", "energy"), "eels": ("energy",), "eds": ("energy",)}
 
 
-def _candidates(obj):
-    import xarray as xr
-
-    if isinstance(obj, xr.DataArray):
-        yield obj.name or obj.attrs.get("signal", ""), obj
-    elif isinstance(obj, xr.Dataset):
-        for name, v in obj.data_vars.items():
-            yield str(name), v
-    else:  # DataTree
-        for node in obj.subtree:
-            for name, v in node.dataset.data_vars.items():
-                yield f"{node.path.strip('/')}/{name}", v
-
-
 def load_spectrum_image(path: str, kind: str):
     """The ``kind`` spectrum image (``cl``, ``eels`` or ``eds``) of a file, as a lazy DataArray.
 
     Picks the variable named like the kind (``eds``, ``eds_1``, ...) or whose ``attrs["signal"]`` is
     the kind, with a spectral dimension; the largest one when several qualify.
     """
-    p = Path(path)
-    if p.suffix.lower() == ".zarr" and p.is_dir():
-        from ..io import open_results
+    from ..io import find_signal, read
 
-        obj = open_results(p)
-    else:
-        from ..io import read
-
-        obj = read(p)
-    best = None
-    for name, v in _candidates(obj):
-        leaf = name.rsplit("/", 1)[-1]
-        named = leaf == kind or leaf.startswith(f"{kind}_") or v.attrs.get("signal") == kind
-        if named and any(d in v.dims for d in _KIND_DIMS[kind]):
-            if best is None or v.size > best.size:
-                best = v
-    if best is None:
-        found = ", ".join(f"{n}{tuple(v.dims)}" for n, v in _candidates(obj)) or "nothing"
-        raise InputError(f"{path}: no {kind} spectrum image with a {'/'.join(_KIND_DIMS[kind])} "
-                         f"axis found (the file holds {found})")
-    return best
+    return find_signal(read(path), kinds=(kind,), any_dim=_KIND_DIMS[kind], source=str(path))
 
 
 def _out_path(args, suffix: str) -> Path:
