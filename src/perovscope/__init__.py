@@ -5,8 +5,13 @@ Public entry points::
     import perovscope as ps
     tree = ps.io.read("session.emd")          # any supported instrument file -> DataArray / DataTree
     ps.io.save(tree, "results.zarr")          # atomic zarr write, readable by plain xarray
+    sim = ps.simulate.simulate_device()       # synthetic operando session with ground truth
+
+The areas (``io``, ``simulate``, ``diffraction``, ``imaging``, ``interfaces``, ``spectroscopy``) are
+imported on first use, so ``import perovscope`` stays light.
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from . import dims, errors
@@ -17,7 +22,15 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
+_AREAS = ("io", "simulate", "diffraction", "imaging", "interfaces", "spectroscopy")
+
 __all__ = [
-    "__version__", "dims", "errors",
+    "__version__", "dims", "errors", *_AREAS,
     "PerovscopeError", "InputError", "FormatError", "CalibrationError", "FitError",
 ]
+
+
+def __getattr__(name: str):
+    if name in _AREAS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'perovscope' has no attribute {name!r}")
