@@ -13,6 +13,8 @@ References
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import xarray as xr
 
@@ -128,7 +130,10 @@ def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | 
     opts.setdefault("disk_model", model)
     data = da
     if getattr(da.data, "chunks", None) is not None:
-        data = da.chunk(_scan_chunks(da, chunk_bytes))
+        # enough chunks to keep every worker busy to the end (≥ 4 per core), none below a sub-block
+        per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
+        balanced = da.size * da.dtype.itemsize // (4 * (os.cpu_count() or 1))
+        data = da.chunk(_scan_chunks(da, min(chunk_bytes, max(_SUB_BLOCK * per, balanced))))
     out = xr.apply_ufunc(
         _block, data, input_core_dims=[["ky", "kx"]], output_core_dims=[["feature"]],
         dask="parallelized", output_dtypes=[np.float64],

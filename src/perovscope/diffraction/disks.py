@@ -181,7 +181,9 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
         from .detector import repair_bad_pixels
 
         p = repair_bad_pixels(p, bad_mask)
-    p = p.reshape(-1, ny, nx).astype(np.float64)
+    p = p.reshape(-1, ny, nx)          # the fits gather their windows from this (any real dtype)
+    if not np.issubdtype(p.dtype, np.integer) and p.dtype != np.float32:
+        p = p.astype(np.float64)
     kern = probe_kernel(probe)
     radius = np.sqrt((np.asarray(probe) > 0.5 * np.max(probe)).sum() / np.pi)
     min_spacing = 2 * radius if min_spacing is None else min_spacing
@@ -194,9 +196,13 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx)).astype(np.float32)))
     k2f = np.conj(sfft.rfft2(_embed(kern**2, (ny, nx)).astype(np.float32)))
     pf = sfft.rfft2(p.astype(np.float32))
-    both = sfft.irfft2(np.stack([pf * kf, pf * k2f]), s=(ny, nx))       # correlation, Poisson variance
+    prod = np.empty((2,) + pf.shape, pf.dtype)
+    np.multiply(pf, kf, out=prod[0])
+    np.multiply(pf, k2f, out=prod[1])
+    del pf
+    both = sfft.irfft2(prod, s=(ny, nx), overwrite_x=True)             # correlation, Poisson variance
     corr, var = both[0], both[1]
-    del both, pf
+    del prod
     half = max(1, int(np.floor(min_spacing / 2)))
     cand = _local_max3(corr)                # 3×3 maxima; the min_spacing window is applied below
     e = int(np.ceil(edge))
