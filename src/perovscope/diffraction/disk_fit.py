@@ -87,8 +87,17 @@ _C1, _C3 = 1.1293251, 0.1003017
 def _edge_profile(u):
     """``0.5·erfc(u)`` by the tanh approximation, and ``-d/du`` of it."""
     u2 = u * u
-    th = np.tanh(u * (_C1 + _C3 * u2))
-    return 0.5 - 0.5 * th, 0.5 * (1 - th * th) * (_C1 + 3 * _C3 * u2)
+    th = u2 * np.float32(_C3)
+    th += np.float32(_C1)
+    th *= u
+    np.tanh(th, out=th)
+    d = u2
+    d *= np.float32(3 * _C3)
+    d += np.float32(_C1)
+    d *= 0.5 - 0.5 * th * th
+    th *= -0.5
+    th += np.float32(0.5)
+    return th, d
 
 
 def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=_N_ITER, background="quadratic"):
@@ -112,9 +121,9 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=_N_ITER, background="q
     iy = cy.astype(np.intp)[:, None] + oy
     ix = cx.astype(np.intp)[:, None] + ox
     inside = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
-    flat_idx = (b[:, None] * ny + np.clip(iy, 0, ny - 1)) * nx + np.clip(ix, 0, nx - 1)
-    win32 = np.take(p.reshape(-1), flat_idx).astype(f32, copy=False)     # (D, m)
-    use32 = (inside & np.take(usable.reshape(-1), flat_idx % (ny * nx))).astype(f32)
+    pix = np.clip(iy, 0, ny - 1) * nx + np.clip(ix, 0, nx - 1)         # (D, m) detector pixel
+    win32 = np.take(p.reshape(-1), pix + (b * (ny * nx))[:, None]).astype(f32, copy=False)
+    use32 = (inside & np.take(usable.reshape(-1), pix)).astype(f32)
     fy32, fx32 = (y0 - cy).astype(f32)[:, None], (x0 - cx).astype(f32)[:, None]
     oy32, ox32 = oy.astype(f32), ox.astype(f32)
     dy, dx = oy32 - fy32, ox32 - fx32
@@ -150,11 +159,20 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=_N_ITER, background="q
             r = np.sqrt(dy_ * dy_ + dx_ * dx_)
         else:                                                            # first iteration: reuse
             dy_, dx_, r = dy, dx, r0
-        T, dT = _edge_profile((r - f32(radius)) * gscale)
-        g = (a * gscale) * dT / np.maximum(r, f32(1e-6))                 # A·(-∂T/∂r)/r
-        C = np.stack([g * dy_, g * dx_, T], 1)                           # ∂λ/∂(sy, sx, A): (D, 3, m)
-        lam = np.maximum(a * T + t32[:, 3:] @ B0f.T, f32(0.5))
-        w = use32 / lam
+        u = r - f32(radius)
+        u *= gscale
+        T, dT = _edge_profile(u)
+        dT *= a * gscale                                                 # A·(-∂T/∂r)
+        dT /= np.maximum(r, f32(1e-6), out=u)
+        C = np.empty((len(theta), 3, r.shape[1]), f32)                   # ∂λ/∂(sy, sx, A): (D, 3, m)
+        np.multiply(dT, dy_, out=C[:, 0])
+        np.multiply(dT, dx_, out=C[:, 1])
+        C[:, 2] = T
+        lam = t32[:, 3:] @ B0f.T
+        T *= a
+        lam += T
+        np.maximum(lam, f32(0.5), out=lam)
+        w = np.divide(use32, lam, out=T)
         wC = C * w[:, None, :]
         res = win32 - lam
         grad = np.concatenate([np.matmul(wC, res[:, :, None])[..., 0].astype(float),
@@ -195,8 +213,10 @@ def _fit_disks(p, usable, b, y0, x0, radius, edge, n_iter=_N_ITER, background="q
 def refine_disks(p, usable, corr, b, py, px, radius, edge, method):
     """Sub-pixel position, intensity, SNR and position σ of the disks at integer peaks (b, py, px)."""
     ny, nx = p.shape[-2:]
-    nb = np.stack([corr[b, np.clip(py + a, 0, ny - 1), np.clip(px + c, 0, nx - 1)]
-                   for a in (-1, 0, 1) for c in (-1, 0, 1)], -1).reshape(-1, 3, 3)
+    # 3×3 neighbourhoods in one gather (peaks lie ≥ 1 px inside the detector)
+    base = (b * ny + np.clip(py, 1, ny - 2)) * nx + np.clip(px, 1, nx - 2)
+    off = (np.arange(-1, 2)[:, None] * nx + np.arange(-1, 2)[None, :]).ravel()
+    nb = np.take(corr.reshape(-1), base[:, None] + off).reshape(-1, 3, 3).astype(float)
     dy, dx = _parabola_peak(nb)
     if method == "fit":
         return _fit_disks(p, usable, b, py + dy, px + dx, radius, edge)

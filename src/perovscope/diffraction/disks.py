@@ -204,13 +204,15 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     corr, var = both[0], both[1]
     del prod
     half = max(1, int(np.floor(min_spacing / 2)))
-    cand = _local_max3(corr)                # 3×3 maxima; the min_spacing window is applied below
-    e = int(np.ceil(edge))
-    inside = np.zeros((ny, nx), bool)
-    inside[e:ny - e, e:nx - e] = True
-    cand &= inside & (corr > 0)
-    cmax = np.max(np.where(inside, corr, -np.inf), axis=(-2, -1))
+    e = max(1, int(np.ceil(edge)))
+    if 2 * e >= min(ny, nx):
+        raise InputError(f"edge={edge} px leaves no detector area of {(ny, nx)}")
+    # 3×3 local maxima with positive correlation, on the interior only (the min_spacing window is
+    # applied below, to the candidates)
+    cand = _local_max3(corr[:, e - 1:ny - e + 1, e - 1:nx - e + 1])
+    cmax = corr[:, e:ny - e, e:nx - e].max(axis=(-2, -1))
     bi, yi, xi = np.nonzero(cand)                                   # candidate peaks only from here
+    yi, xi = yi + e, xi + e
     cv = corr[bi, yi, xi]
     snr_c = cv / np.sqrt(np.clip(var[bi, yi, xi], 0, None) + 1.0)
     keep = (snr_c >= min_snr) & (cv >= min_relative_intensity * cmax[bi])
@@ -249,14 +251,15 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
 
 
 def _local_max3(c):
-    """Pixels not smaller than any of their 8 neighbours (batched shifted comparisons)."""
-    ny, nx = c.shape[-2:]
-    pad = np.pad(c, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-    out = np.ones(c.shape, bool)
+    """Positive pixels not smaller than any of their 8 neighbours, for the interior ``c[:, 1:-1, 1:-1]``
+    (batched shifted comparisons; the outer ring of ``c`` only serves as neighbours)."""
+    ny, nx = c.shape[-2] - 2, c.shape[-1] - 2
+    mid = c[:, 1:-1, 1:-1]
+    out = mid > 0
     for dy in range(3):
         for dx in range(3):
             if dy != 1 or dx != 1:
-                out &= c >= pad[:, dy:dy + ny, dx:dx + nx]
+                out &= mid >= c[:, dy:dy + ny, dx:dx + nx]
     return out
 
 
