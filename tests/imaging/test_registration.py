@@ -35,6 +35,27 @@ def test_previous_reference_accumulates(drift_series):
     np.testing.assert_allclose(res.shift_x, truth[:, 1], atol=0.1 * np.sqrt(7))
 
 
+def test_all_pairs_reference_and_row_weights(drift_series, tools):
+    frames, truth = drift_series
+    # all n(n-1)/2 pairs by least squares: each shift rests on every frame, error <= single pairs
+    res = frame_drift(frames, reference="all", window="periodic", refine_overlap=True)
+    np.testing.assert_allclose(res.shift_y, truth[:, 0], atol=0.1)
+    np.testing.assert_allclose(res.shift_x, truth[:, 1], atol=0.1)
+    assert res.shift_y[0] == 0 and res.shift_x[0] == 0
+    # a static series (pure shot noise) keeps weight ~1 on every row; rows whose content changes
+    # between frames (a band that brightens over time) are down-weighted
+    from perovscope.imaging import changing_row_weights
+
+    rng = np.random.default_rng(3)
+    scene = tools.textured_scene(rng, (64, 64))
+    lam = np.repeat(scene[None], 6, axis=0)
+    lam[:, 30:36] *= (1 + 0.3 * np.arange(6))[:, None, None]
+    w = changing_row_weights(rng.poisson(lam).astype(float), np.zeros(6), np.zeros(6))
+    # excess var/mean - 1 of a static row is ~N(0, sqrt(2/(5*56))) = 0.08 sd: weight > 0.3 (tolerance 0.05)
+    # (the 1-row smoothing of the weights mixes a few % of the static rows next to the band in)
+    assert np.median(w[8:24]) > 0.3 and w[31:35].max() < 0.1
+
+
 def test_sign_convention_integer_shift(tools):
     rng = np.random.default_rng(0)
     ref = tools.textured_scene(rng, (64, 64))

@@ -30,7 +30,7 @@ from .particles import (
     segment_particles,
     size_distribution,
 )
-from .registration import Shifts, align_frames, frame_drift, phase_correlation_shifts
+from .registration import Shifts, align_frames, changing_row_weights, frame_drift, phase_correlation_shifts
 from .tracking import (
     backtrack_nucleation,
     chord_contrast,
@@ -50,7 +50,7 @@ __all__ = [
     "fringe_map", "map_kind", "pixel_size", "register_modalities", "resample_to", "stack_frames",
     "SizeDistribution", "mean_per_label", "moment_diameters", "particle_table", "segment_particles",
     "size_distribution", "line_opening_background",
-    "Shifts", "align_frames", "frame_drift", "phase_correlation_shifts",
+    "Shifts", "align_frames", "changing_row_weights", "frame_drift", "phase_correlation_shifts",
     "count_per_frame", "link_particles", "particles_per_frame", "track_summary",
     "backtrack_nucleation", "chord_contrast", "count_from_nucleation", "particle_response",
 ]

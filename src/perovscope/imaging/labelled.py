@@ -100,19 +100,20 @@ def stack_frames(frames: list[xr.DataArray]) -> xr.DataArray:
 
 def drift_correct(series: xr.DataArray, *, reference: str = "first", upsample: int = 100,
                   smooth_sigma: float = 0.0, kind: str | None = None, window: float | str | None = 0.2,
-                  refine_overlap: bool = False) -> xr.Dataset:
+                  refine_overlap: bool = False, weight_rows: bool = False) -> xr.Dataset:
     """Rigid drift of a (time, y, x) series and the aligned series.
 
     Returns a Dataset with ``shift_y``, ``shift_x`` (time; px, content displacement relative to the
     first frame), ``peak`` (correlation height) and ``aligned`` (time, y, x; NaN outside the field).
     The shifts are computed eagerly (they need every frame); ``aligned`` stays lazy for dask input.
-    ``window``, ``smooth_sigma`` and ``refine_overlap`` are those of :func:`frame_drift` (for device
-    cross-sections: ``window="periodic", refine_overlap=True, smooth_sigma=1``).
+    ``reference``, ``window``, ``smooth_sigma``, ``refine_overlap`` and ``weight_rows`` are those of
+    :func:`frame_drift` (for device cross-sections: ``window="periodic", refine_overlap=True,
+    smooth_sigma=1, reference="all", weight_rows=True``).
     """
     if series.dims[-2:] != (Y, X) or series.ndim != 3:
         raise InputError(f"drift_correct: expected dims (time, y, x), got {series.dims}")
     res = frame_drift(series.data, reference=reference, upsample=upsample, smooth_sigma=smooth_sigma,
-                      window=window, refine_overlap=refine_overlap)
+                      window=window, refine_overlap=refine_overlap, weight_rows=weight_rows)
     kind = kind or map_kind(series)
     if hasattr(series.data, "dask"):
         import dask.array as da
