@@ -21,6 +21,14 @@ from .labelled import (
     resample_to,
     stack_frames,
 )
+from .nucleation import (
+    backtrack_nucleation,
+    backtrack_nucleation_baseline,
+    chord_contrast,
+    count_from_nucleation,
+    particle_response,
+    site_contrast,
+)
 from .particles import (
     SizeDistribution,
     line_opening_background,
@@ -31,16 +39,7 @@ from .particles import (
     size_distribution,
 )
 from .registration import Shifts, align_frames, changing_row_weights, frame_drift, phase_correlation_shifts
-from .tracking import (
-    backtrack_nucleation,
-    chord_contrast,
-    count_from_nucleation,
-    count_per_frame,
-    link_particles,
-    particle_response,
-    particles_per_frame,
-    track_summary,
-)
+from .tracking import count_per_frame, link_particles, particles_per_frame, track_summary
 
 __all__ = [
     "AffineFit", "affine_from_points", "compose_affine", "fit_affine", "invert_affine", "warp_affine",
@@ -52,5 +51,6 @@ __all__ = [
     "size_distribution", "line_opening_background",
     "Shifts", "align_frames", "changing_row_weights", "frame_drift", "phase_correlation_shifts",
     "count_per_frame", "link_particles", "particles_per_frame", "track_summary",
-    "backtrack_nucleation", "chord_contrast", "count_from_nucleation", "particle_response",
+    "backtrack_nucleation", "backtrack_nucleation_baseline", "chord_contrast", "site_contrast",
+    "count_from_nucleation", "particle_response",
 ]

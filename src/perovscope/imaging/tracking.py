@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from .particles import particle_table, segment_particles
 
-__all__ = ["particles_per_frame", "link_particles", "track_summary", "count_per_frame",
-           "particle_response", "backtrack_nucleation", "count_from_nucleation", "chord_contrast"]
+__all__ = ["particles_per_frame", "link_particles", "track_summary", "count_per_frame"]
 
 
 def particles_per_frame(stack, *, pixel_size_nm: float = 1.0, origin_nm=(0.0, 0.0),
@@ -133,124 +131,3 @@ def count_per_frame(tracks: pd.DataFrame, n_frames: int | None = None) -> np.nda
     """Number of particles detected in each frame (0 for frames without any)."""
     n = int(n_frames if n_frames is not None else tracks["frame"].max() + 1)
     return np.bincount(tracks["frame"].to_numpy(int), minlength=n)[:n]
-
-
-def particle_response(stack, *, smooth_px: float = 1.0, background_px: float = 8.0,
-                      poisson: bool = True) -> np.ndarray:
-    """Background-free map of compact bright features for every frame (n_frames, H, W).
-
-    Each frame is put on a unit-noise scale (Anscombe transform of shot-noise-limited counts when
-    ``poisson``), smoothed with a Gaussian of ``smooth_px`` (matched to a small particle) and the
-    supremum of line openings of half-length ``background_px`` (longer than the largest particle
-    diameter) is subtracted (:func:`perovscope.imaging.particles.line_opening_background`): layers,
-    their edges and FIB curtaining stripes go, compact particles stay. For Poisson data the noise sd
-    of the result is about ``1 / (2 √π smooth_px)``, so thresholds can be set in noise units.
-    """
-    from .denoise import anscombe
-    from .particles import line_opening_background
-
-    stack = np.asarray(stack, dtype=float)
-    if stack.ndim != 3:
-        raise InputError(f"particle_response: expected (frame, y, x), got shape {stack.shape}")
-    out = np.empty_like(stack)
-    for t in range(stack.shape[0]):  # loop over frames
-        img = np.nan_to_num(stack[t], nan=float(np.nanmedian(stack[t])))
-        img = anscombe(np.maximum(img, 0.0)) if poisson else img
-        img = ndimage.gaussian_filter(img, smooth_px) if smooth_px > 0 else img
-        out[t] = img - line_opening_background(img, half_length_px=background_px)
-    return out
-
-
-def backtrack_nucleation(summary: pd.DataFrame, response, *, pixel_size_nm: float, level: float,
-                         origin_nm=(0.0, 0.0), radius_px: int = 1) -> pd.DataFrame:
-    """Move each track's nucleation frame back while its site already shows a weaker signal.
-
-    A growing particle is first *detected* (at a strict threshold, needed to keep false alarms out of
-    a whole image) a frame or more after it appears. Once a track is confirmed its site is known, and
-    testing one site needs a far lower threshold: hysteresis thresholding in time (as Canny's
-    hysteresis in space) [1]_. Going back from the first detection, a frame counts as "particle
-    present" while the maximum of ``response`` within ``radius_px`` of the track's mean centroid
-    exceeds ``level`` (set between the noise and the signal of a critical nucleus, in the units of
-    ``response``).
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        From :func:`track_summary` (``nucleation_frame``, ``centroid_y``, ``centroid_x`` in nm).
-    response : array_like (n_frames, H, W)
-        E.g. :func:`particle_response` of the aligned frames.
-    pixel_size_nm, origin_nm
-        Calibration of the centroids.
-    level : float
-        Lower (site) threshold.
-    radius_px : int
-        Half-size of the square searched around the site (allows for the centroid error).
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy with the updated ``nucleation_frame`` and the original one as ``first_detected_frame``.
-
-    References
-    ----------
-    .. [1] J. Canny, "A computational approach to edge detection", IEEE Trans. Pattern Anal. Mach.
-       Intell. 8, 679 (1986) — hysteresis thresholding.
-    """
-    resp = np.asarray(response, dtype=float)
-    out = summary.copy()
-    out["first_detected_frame"] = out["nucleation_frame"]
-    rows = np.round((out["centroid_y"].to_numpy(float) - origin_nm[0]) / pixel_size_nm).astype(int)
-    cols = np.round((out["centroid_x"].to_numpy(float) - origin_nm[1]) / pixel_size_nm).astype(int)
-    h, w = resp.shape[-2:]
-    nuc = out["nucleation_frame"].to_numpy(int).copy()
-    for i in range(len(out)):  # loop over tracks (tens)
-        r0, r1 = max(rows[i] - radius_px, 0), min(rows[i] + radius_px + 1, h)
-        c0, c1 = max(cols[i] - radius_px, 0), min(cols[i] + radius_px + 1, w)
-        t = nuc[i] - 1
-        while t >= 0 and r1 > r0 and c1 > c0 and resp[t, r0:r1, c0:c1].max() > level:
-            t -= 1
-        nuc[i] = t + 1
-    out["nucleation_frame"] = nuc
-    return out
-
-
-def count_from_nucleation(summary: pd.DataFrame, n_frames: int) -> np.ndarray:
-    """Particles present in each frame, counting every track from its nucleation frame on (particles
-    that only grow do not disappear; a track missed in a frame is still counted)."""
-    nuc = summary["nucleation_frame"].to_numpy(int)
-    return np.array([(nuc <= t).sum() for t in range(int(n_frames))])
-
-
-def chord_contrast(image, summary: pd.DataFrame, *, pixel_size_nm: float, thickness_nm: float,
-                   diameter_col: str = "last_diameter_nm", smooth_px: float = 1.0,
-                   background_px: float = 8.0, origin_nm=(0.0, 0.0)) -> np.ndarray:
-    """Scattering contrast ``q - 1`` of each particle relative to the matrix around its centre.
-
-    In the thin-specimen (linear) HAADF regime a sphere of diameter ``D`` centred in a lamella of
-    thickness ``t`` raises the signal at its centre by the factor ``1 + (q - 1) D / t``, with ``q`` the
-    ratio of the particle's and the matrix's ``n Σ c_i Z_i^1.7`` [1]_. So ``q - 1 = R t / D`` with
-    ``R`` the relative peak excess over the local background (supremum of line openings of the
-    smoothed image) within one pixel of the particle's centroid, and ``D`` its measured diameter. It
-    separates metallic Pb (``q - 1 ≈ 2.1`` in CsPb(Br,Cl)₃) from PbX₂ (≈ 0.4) for particles whose
-    diameter is measured well (several pixels).
-
-    References
-    ----------
-    .. [1] S. J. Pennycook and D. E. Jesson, "High-resolution Z-contrast imaging of crystals",
-       Ultramicroscopy 37, 14 (1991).
-    """
-    from .particles import line_opening_background
-
-    img = np.asarray(image, dtype=float)
-    img = ndimage.gaussian_filter(img, smooth_px) if smooth_px > 0 else img
-    bg = line_opening_background(img, half_length_px=background_px)
-    rows = np.round((summary["centroid_y"].to_numpy(float) - origin_nm[0]) / pixel_size_nm).astype(int)
-    cols = np.round((summary["centroid_x"].to_numpy(float) - origin_nm[1]) / pixel_size_nm).astype(int)
-    h, w = img.shape
-    ratio = img / np.where(bg > 0, bg, np.nan)
-    out = np.full(len(summary), np.nan)
-    for i, (r, c) in enumerate(zip(rows, cols, strict=True)):  # loop over particles
-        win = ratio[max(r - 1, 0):min(r + 2, h), max(c - 1, 0):min(c + 2, w)]
-        if win.size and np.isfinite(win).any():
-            out[i] = (np.nanmax(win) - 1.0) * thickness_nm
-    return out / summary[diameter_col].to_numpy(float)
