@@ -350,7 +350,7 @@ def bench_out_of_core():
 def main() -> dict:
     warnings.filterwarnings("ignore")            # py4DSTEM's progress/deprecation chatter
     os.environ.setdefault("TQDM_DISABLE", "1")
-    res = {"cpu_count": os.cpu_count(), "quick": QUICK}
+    res = {"cpu_count": os.cpu_count(), "quick": QUICK, "load_average_at_start": os.getloadavg()}
     for name, fn in (("disk_detection", bench_disks), ("precision", bench_precision),
                      ("strain_map", bench_strain),
                      ("virtual_images", bench_virtual), ("out_of_core", bench_out_of_core)):
