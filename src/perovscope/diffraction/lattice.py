@@ -147,7 +147,7 @@ def _solve(qx, qy, w, hk):
 
 
 def fit_lattice(qx, qy, sigma, intensity, basis, *, min_disks: int = 5, tolerance: float = 0.25,
-                outlier_sigma: float = 4.0, max_reduced_chi2: float = 25.0,
+                outlier_sigma: float = 4.0, max_reduced_chi2: float = 100.0,
                 min_indexed_fraction: float = 0.5, max_deformation: float = 0.1) -> LatticeFit:
     """Index the disks of every pattern on ``basis`` and fit origin + basis per pattern (batched).
 
@@ -170,7 +170,11 @@ def fit_lattice(qx, qy, sigma, intensity, basis, *, min_disks: int = 5, toleranc
         Disks whose normalised residual exceeds this are dropped before the final fit.
     max_reduced_chi2 : float
         Fits whose ``χ²/dof`` exceeds this (disks far off the lattice compared with their σ, e.g.
-        another phase forced onto this lattice) are rejected as ``not_indexed``.
+        another phase forced onto this lattice) are rejected as ``not_indexed``. The ML disk σ are
+        near the Cramér–Rao bound, so a probe straddling a lattice gradient or a particle edge gives
+        χ²/dof of 25–100 while its disks still index coherently; the fit's covariance is scaled by
+        ``s² = χ²/dof``, so such pixels carry a correspondingly larger uncertainty. Other phases are
+        caught by ``min_indexed_fraction`` and ``max_deformation``.
     min_indexed_fraction : float
         Minimum fraction of a pattern's disks that must index (else ``not_indexed``).
     max_deformation : float
