@@ -118,3 +118,19 @@ def test_profile_time_series_fits_every_frame(tmp_path, capsys):
     widths = [float(line.split("(sigma) ")[1].split(" ±")[0])
               for line in capsys.readouterr().out.splitlines() if "(sigma)" in line]
     np.testing.assert_allclose(widths, 0.75, rtol=0.15)         # 1.5 px = 0.75 nm in both frames
+
+
+def test_register_cross_section_on_simulated_device(tmp_path, capsys):
+    """``perovscope register --cross-section`` recovers the simulator's HAADF drift within 0.1 px."""
+    from perovscope.simulate import simulate_device
+
+    tree = simulate_device(seed=1, n_frames=4, scan_shape=(8, 8), detector_shape=(8, 8), eds_shape=(8, 8),
+                           eds_channels=32)
+    save(tree, tmp_path / "device.zarr")
+    assert main(["register", str(tmp_path / "device.zarr"), "--cross-section", "--quiet",
+                 "--out", str(tmp_path / "drift.csv")]) == 0
+    got = pd.read_csv(tmp_path / "drift.csv")
+    truth = tree["truth/drift"].to_dataset()
+    # same tolerance and method as tests/imaging/test_simulated.py::test_device_drift (bias-limited)
+    np.testing.assert_allclose(got["shift_y"], truth["shift_y_px"].values, atol=0.1)
+    np.testing.assert_allclose(got["shift_x"], truth["shift_x_px"].values, atol=0.1)

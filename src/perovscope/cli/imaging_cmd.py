@@ -122,8 +122,11 @@ def _register(args) -> int:
             frames.append(im.assign_attrs(source_file=str(f)))
         series = stack_frames(frames)
     with dask_progress(not args.quiet):
-        ds = drift_correct(series, reference=args.reference, upsample=args.upsample,
-                           smooth_sigma=args.smooth)
+        # device cross-sections at low dose: structure mostly along the layers, content changing
+        extra = dict(window="periodic", refine_overlap=True, reference="all", weight_rows=True,
+                     smooth_sigma=max(args.smooth, 1.0)) if args.cross_section else {}
+        ds = drift_correct(series, **{"reference": args.reference, "upsample": args.upsample,
+                                      "smooth_sigma": args.smooth, **extra})
         if args.out:
             from ..io import save
 
@@ -287,8 +290,12 @@ def register(subparsers) -> None:
     r.add_argument("files", nargs="+", help="one time series, or several images of equal pixel size")
     r.add_argument("--out", help="OUT.zarr (shifts + aligned stack) or OUT.csv (shifts)")
     r.add_argument("--signal", help="which signal/variable of the file(s) to use")
-    r.add_argument("--reference", choices=("first", "previous"), default="first",
-                   help="correlate with the first frame or the previous one (default first)")
+    r.add_argument("--cross-section", action="store_true",
+                   help="device cross-section at low dose: periodic window, overlap refinement, "
+                        "all-pairs drift and down-weighting of rows that change between frames")
+    r.add_argument("--reference", choices=("first", "previous", "all"), default="first",
+                   help="correlate with the first frame, the previous one, or all pairs solved by least "
+                        "squares (default first)")
     r.add_argument("--upsample", type=int, default=100, help="sub-pixel precision 1/UPSAMPLE px")
     r.add_argument("--smooth", type=float, default=0.0, help="Gaussian smoothing before correlation (px)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
