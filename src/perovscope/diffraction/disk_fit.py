@@ -75,7 +75,7 @@ def _parabola_peak(nb):
 #: Footprint radius of the disk fit beyond the disk radius (px); the window tapers over its last px.
 #: The background slopes (odd functions, like the position derivative) need room outside the disk:
 #: 2.5 / 3.5 / 4.5 px give 1.15 / 1.09 / 1.06× the Cramér–Rao bound on the benchmark fixture, the
-#: larger at 7 / 20 % more time per pattern (the pixels outside the disk edge cost only background).
+#: larger at ~5–15 / 20–25 % more time per pattern (pixels outside the disk edge cost only background).
 _FOOT = 3.5
 
 #: Fisher-scoring iterations from the parabola start.
