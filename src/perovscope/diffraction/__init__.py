@@ -3,11 +3,13 @@
 Labelled entry points (xarray in, xarray out, lazy over dask chunks of scan positions):
 :func:`strain_map`, :func:`bragg_disks_map`, :func:`virtual_image_map`, :func:`center_of_mass_map`.
 Array cores live in the submodules (:mod:`.disks`, :mod:`.lattice`, :mod:`.strain`, :mod:`.virtual`,
-:mod:`.calibration`, :mod:`.phase_map`); the phase library in :mod:`.phases`. See docs/diffraction.md.
+:mod:`.calibration`, :mod:`.phase_map`); the phase library in :mod:`.phases`, CIF import in
+:mod:`.cif`. See docs/diffraction.md.
 """
 
 from .analysis import bragg_disks_map, estimate_probe, strain_map
 from .calibration import Calibration
+from .cif import phase_from_cif
 from .disks import BraggDisks, find_bragg_disks, synthetic_probe
 from .lattice import REASONS, LatticeFit, auto_basis, fit_lattice
 from .phases import (
@@ -40,6 +42,7 @@ __all__ = [
     "find_bragg_disks",
     "fit_lattice",
     "mixed_halide_perovskite",
+    "phase_from_cif",
     "phase_from_lattice",
     "reciprocal_lattice",
     "rotate_strain",
