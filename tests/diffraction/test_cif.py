@@ -137,3 +137,15 @@ def test_errors_name_the_file(tmp_path):
         phase_from_cif(p)
     with pytest.raises(InputError, match="unk.cif.*'Xe'"):
         phase_from_cif(_cif(tmp_path, "unk.cif", "P 1", [("Xe1", "Xe", 0, 0, 0, 1)], 5.0))
+
+
+def test_rock_salt_with_elements_outside_the_perovskite_set(tmp_path):
+    # rock-salt InN-like cell (Fm-3m, In 4a, N 4b): F(111) = 4(f_In - f_N), F(200) = 4(f_In + f_N), so
+    # with any scattering factor increasing with Z the (200) spots are stronger than (111).
+    ph = phase_from_cif(_cif(tmp_path, "rocksalt.cif", "F m -3 m",
+                             [("In1", "In", 0, 0, 0, 1), ("N1", "N", 0.5, 0.5, 0.5, 1)], 4.98))
+    assert len(ph.cell_sites) == 8
+    assert ph.allowed([1, 1, 1]) and ph.allowed([2, 0, 0]) and not ph.allowed([1, 0, 0])
+    refl = reciprocal_lattice(ph, (0, 1, 1), 6.0)
+    inten = {tuple(int(v) for v in h): i for h, i in zip(refl.hkl, refl.intensity, strict=True)}
+    assert inten[(2, 0, 0)] > inten[(1, 1, -1)] > 0

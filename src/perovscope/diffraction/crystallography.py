@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..spectroscopy.xray_lines import ELEMENTS as XRAY_ELEMENTS
+
 __all__ = [
     "ATOMIC_NUMBER",
     "Site",
@@ -32,7 +34,8 @@ __all__ = [
 ]
 
 #: Atomic numbers of the elements that occur in the phase library.
-ATOMIC_NUMBER = {"Al": 13, "Cl": 17, "Br": 35, "I": 53, "Cs": 55, "Pb": 82, "Zn": 30, "O": 8, "Si": 14}
+#: Element symbol → Z for H–U (the X-ray line table's elements plus the lightest three).
+ATOMIC_NUMBER = {"H": 1, "He": 2, "Li": 3, **XRAY_ELEMENTS}
 
 #: Bohr radius in nm.
 _A0_NM = 0.0529177
