@@ -149,3 +149,4 @@ def test_rock_salt_with_elements_outside_the_perovskite_set(tmp_path):
     refl = reciprocal_lattice(ph, (0, 1, 1), 6.0)
     inten = {tuple(int(v) for v in h): i for h, i in zip(refl.hkl, refl.intensity, strict=True)}
     assert inten[(2, 0, 0)] > inten[(1, 1, -1)] > 0
+

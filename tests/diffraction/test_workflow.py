@@ -130,3 +130,24 @@ def test_device_simulator_truth():
     perov = tnames == "perovskite"
     assert np.mean(label[perov] == "CsPb(Br,Cl)3") >= 0.98
     assert np.mean(label[tnames == "Al"] == "Al") >= 0.98
+
+
+def test_phase_from_cif_joins_the_library(strained, tmp_path):
+    """A phase read from a CIF (fcc Pb written here) replaces the library's Pb and labels that region."""
+    from perovscope.diffraction import PHASE_LIBRARY, phase_from_cif
+
+    cif = tmp_path / "lead.cif"
+    cif.write_text("data_lead\n_cell_length_a 4.9502\n_cell_length_b 4.9502\n_cell_length_c 4.9502\n"
+                   "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+                   "_symmetry_space_group_name_H-M 'F m -3 m'\n"
+                   "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+                   "_atom_site_fract_y\n_atom_site_fract_z\nPb1 Pb 0 0 0\n")
+    lead = phase_from_cif(cif, name="lead_from_cif")
+    library = [p for name, p in PHASE_LIBRARY.items() if name != "Pb"]
+    ds = strain_map(_labelled(strained), probe=strained.probe, bad_mask=strained.bad,
+                    phases=[*library, lead])
+    names = ds["phase"].attrs["phase_names"]
+    label = np.array(names + ["none"])[ds["phase"].values]
+    assert "Pb" not in names
+    assert np.mean(label[strained.region == 3] == "lead_from_cif") >= 0.98   # as for the library Pb
+    assert np.mean(label[strained.crystal] == "CsPb(Br,Cl)3") >= 0.98

@@ -35,6 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--pixel-size", type=float, help="detector pixel size in 1/nm (overrides metadata)")
     p.add_argument("--node", help="tree node holding the 4D-STEM signal (default: the first 4dstem node)")
     p.add_argument("--no-phases", action="store_true", help="skip phase identification")
+    p.add_argument("--phase-cif", action="append", default=[], metavar="CIF",
+                   help="add the crystal phase of a CIF file to the library (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_strain)
 
@@ -71,6 +73,17 @@ def _load(path: str, node: str | None):
         chunks[nav[-2]] = max(1, n // last)
     chunks[nav[-1]] = min(last, n)
     return da.chunk({**chunks, "ky": -1, "kx": -1})
+
+
+def _phases(args):
+    """``--no-phases`` / ``--phase-cif``: False, True (the library) or the library plus CIF phases."""
+    if args.no_phases:
+        return False
+    if not args.phase_cif:
+        return True
+    from ..diffraction import PHASE_LIBRARY, phase_from_cif
+
+    return [*PHASE_LIBRARY.values(), *(phase_from_cif(p) for p in args.phase_cif)]
 
 
 def _reference(spec: str, shape):
@@ -118,7 +131,7 @@ def run_strain(args) -> int:
             raise InputError(f"--probe: {args.probe}: no such file")
         probe = np.load(args.probe, allow_pickle=False)
     with dask_progress(not args.quiet, label=f"strain: finding Bragg disks in {args.file}"):
-        ds = strain_map(da, probe=probe, calibration=cal, reference=ref, phases=not args.no_phases)
+        ds = strain_map(da, probe=probe, calibration=cal, reference=ref, phases=_phases(args))
     ds.attrs["source_file"] = str(args.file)
     out = save(ds, _out(args, "_strain.zarr"))
     ok = ds["reason"].values == 0

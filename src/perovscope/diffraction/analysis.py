@@ -178,7 +178,7 @@ def _classify(fit_reason, disks: BraggDisks, total, bf, *, min_disks, vacuum_fra
 
 
 def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None = None,
-               reference="auto", basis=None, min_disks: int = 5, phases: bool = True,
+               reference="auto", basis=None, min_disks: int = 5, phases=True,
                vacuum_fraction: float = 0.05, amorphous_index: float = 0.05, bad_mask=None,
                interface_angle_deg=None, disks: xr.Dataset | None = None, **options) -> xr.Dataset:
     """Strain (with uncertainty), rotation, phase and crystallinity maps of a 4D-STEM DataArray.
@@ -196,8 +196,10 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         (:func:`.strain.auto_reference_mask`), on the first frame when there is a ``time`` axis.
     basis : array (2, 2), optional
         Lattice basis (columns g1, g2, calibrated units); default from the Bragg-vector map.
-    phases : bool
-        Also match each pattern to the phase library (needs a pixel size in 1/nm).
+    phases : bool or sequence of Phase / str
+        Match each pattern to the phase library (``True``), to the given phases only (library names
+        or :class:`Phase` objects, e.g. from :func:`phase_from_cif`), or not at all (``False``).
+        Needs a pixel size in 1/nm.
     interface_angle_deg : float or array over the scan, optional
         Direction of the interface (degrees from +x towards +y); adds the strain in the interface
         frame, ``e_tt`` (tangential), ``e_nn`` (normal), ``e_tn`` and their ``*_std``.
@@ -246,7 +248,7 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
            "crystallinity": np.empty(n_pat)}
     if phases and cal.pixel_size_inv_nm is not None:
         g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
-        cands = candidate_lattices(g_max=g_max)
+        cands = candidate_lattices(None if phases is True else list(phases), g_max=g_max)
         out.update(phase=np.empty(n_pat, np.int16), phase_confidence=np.empty(n_pat),
                    lattice_parameter_nm=np.empty(n_pat), cl_fraction=np.empty(n_pat))
     with _single_thread_blas():        # stacks of 3×3 solves: BLAS threads only add overhead
