@@ -37,9 +37,12 @@ def test_cl_maps_match_truth(composite):
     # spec: centre ≤ 0.2 nm and σ ≤ 3 % (expected scatter at these counts ~0.05 nm and ~0.3 %)
     assert err_c.max() < 0.2
     assert err_s.max() < 0.03
-    # glass pixels have no emission: flagged as no peak / iteration limit, never a confident peak
+    # glass pixels have no emission: a fit there is a noise bump, rejected by the 5-sigma amplitude
+    # and one-channel width test. Measured false peaks on seeds 0-2: 0.5-1.1 % of ~1800 glass pixels
+    # (binomial sd ~0.25 %); before the test about half of them carried a "peak".
     glass = ~particle
-    assert np.mean(ds["flag"].values[glass] > 0) > 0.5
+    assert np.mean(np.isfinite(ds["centre"].values[glass])) < 0.03
+    assert np.all(ds["flag"].values[glass][~np.isfinite(ds["centre"].values[glass])] >= 2)
 
 
 def test_eels_edge_signal_high_counts(composite_high_counts):

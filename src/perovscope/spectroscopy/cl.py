@@ -148,7 +148,8 @@ def _moment_guess(y, x, k):
 
 
 def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = True, window=None,
-                 guess=None, poisson: bool = False, max_iter: int = 60) -> GaussianFit:
+                 guess=None, poisson: bool = False, max_iter: int = 60,
+                 min_amplitude_snr: float = 5.0) -> GaussianFit:
     """Fit one or two Gaussians (+ constant offset) to every spectrum of a map at once.
 
     Parameters
@@ -169,6 +170,12 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
         Poisson maximum-likelihood instead of least squares (for raw counts).
     max_iter : int
         Levenberg–Marquardt iteration limit.
+    min_amplitude_snr : float
+        A component whose amplitude is below this many standard errors, or narrower than one
+        channel, is noise, not a peak (flag 4, NaN): in a matrix that does not emit, a free Gaussian
+        otherwise fits a noise bump or a single-channel spike. The free centre and width make the
+        chance of a large noise excursion much higher than the Gaussian tail (look-elsewhere), hence
+        5 rather than 3. ``0`` keeps every fit.
 
     Returns
     -------
@@ -220,7 +227,11 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
     off_sd = np.sqrt(var[:, 3 * k]) if offset else np.zeros(p.shape[0])
     shp = lead + (k,)
     # a component with zero amplitude or a centre off the fitted range is not a detected peak
-    no_peak = np.any((a <= 0) | (c < x.min()) | (c > x.max()), axis=-1) & (flag < FLAG_FAILED)
+    with np.errstate(invalid="ignore"):
+        weak = ~(a >= min_amplitude_snr * a_sd)          # NaN error bar: undetermined, not a peak
+    if min_amplitude_snr > 0:
+        weak |= s < dx                                   # narrower than a channel: a spike
+    no_peak = np.any((a <= 0) | (c < x.min()) | (c > x.max()) | weak, axis=-1) & (flag < FLAG_FAILED)
     flag[no_peak] = FLAG_NO_PEAK
     for arr in (a, c, s, inten, a_sd, c_sd, s_sd, inten_sd):
         arr[flag >= FLAG_FAILED] = np.nan
