@@ -60,26 +60,23 @@ def wavelength_to_energy(wavelength_nm, spectra=None, *, axis: int = -1):
     ----------
     Mooney & Kambhampati (2013).
     """
-    lam = np.asarray(wavelength_nm, dtype=float)
-    energy = HC_EV_NM / lam
-    order = np.argsort(energy)
-    if spectra is None:
-        return energy[order], None
-    s = np.moveaxis(np.asarray(spectra), axis, -1)
-    conv = s * (lam ** 2 / HC_EV_NM)
-    return energy[order], np.moveaxis(conv[..., order], -1, axis)
+    return _reciprocal_axis(wavelength_nm, spectra, axis)
 
 
 def energy_to_wavelength(energy_eV, spectra=None, *, axis: int = -1):
     """Inverse of :func:`wavelength_to_energy`: per-eV spectra → per-nm, ascending wavelength."""
-    e = np.asarray(energy_eV, dtype=float)
-    lam = HC_EV_NM / e
-    order = np.argsort(lam)
+    return _reciprocal_axis(energy_eV, spectra, axis)
+
+
+def _reciprocal_axis(values, spectra, axis: int):
+    """u = hc/v in both directions (λ ↔ E), spectra scaled by |dv/du| = v²/hc, sorted ascending in u."""
+    v = np.asarray(values, dtype=float)
+    u = HC_EV_NM / v
+    order = np.argsort(u)
     if spectra is None:
-        return lam[order], None
-    s = np.moveaxis(np.asarray(spectra), axis, -1)
-    conv = s * (e ** 2 / HC_EV_NM)
-    return lam[order], np.moveaxis(conv[..., order], -1, axis)
+        return u[order], None
+    conv = np.moveaxis(np.asarray(spectra), axis, -1) * (v ** 2 / HC_EV_NM)
+    return u[order], np.moveaxis(conv[..., order], -1, axis)
 
 
 class GaussianFit(NamedTuple):
