@@ -43,5 +43,21 @@ bench: $(BSTAMP)
 bench-test: $(BSTAMP)
 	$(BPY) -m pytest -q -m bench --timeout=1800
 
+# A first session on simulated data with ground truth (the README's tour); results in out/demo.
+DEMO := out/demo
+PS   := $(VENV)/bin/perovscope
+demo: $(STAMP)
+	mkdir -p $(DEMO)
+	$(PS) simulate device --out $(DEMO)/device.zarr --frames 4 --bias-log $(DEMO)/bias_log.csv
+	$(PS) strain $(DEMO)/device.zarr --out $(DEMO)/strain.zarr
+	$(PS) edx $(DEMO)/device.zarr --elements Cs Pb Br Cl Al --bin 2 --out $(DEMO)/edx.zarr
+	$(PS) register $(DEMO)/device.zarr --cross-section --out $(DEMO)/drift.zarr
+	$(PS) simulate composite --out $(DEMO)/composite.zarr
+	$(PS) cl $(DEMO)/composite.zarr --out $(DEMO)/cl.zarr
+	$(PS) eels $(DEMO)/composite.zarr --background-window 580 615 --out $(DEMO)/eels.zarr
+	$(PS) particles $(DEMO)/composite.zarr --out $(DEMO)/particles.csv
+	$(PS) inspect $(DEMO)/strain.zarr
+	@echo "demo results in $(DEMO)/ (zarr stores, PNG summaries, CSV tables)"
+
 clean:
 	rm -rf $(VENV) $(BVENV) build *.egg-info src/*.egg-info .pytest_cache
