@@ -123,18 +123,25 @@ def test_theoretical_k_factors_equal_simulator_standards():
         assert measured[el] == pytest.approx(model[el], rel=5e-3), el
 
 
+_HALIDE_Q = ["Cs", "Pb", "Br", "Cl"]
+
+
+def _binned_truth(tree):
+    """2×2-binned EDX counts, its elements, the truth at.% of Cs/Pb/Br/Cl and the pure-emitter mask."""
+    eds = tree["eds/eds"]
+    comp = tree["truth/composition"].ds
+    truth = comp["composition"].sel(element=_HALIDE_Q).coarsen(y=2, x=2).mean()
+    truth = 100 * truth / truth.sum("element")
+    emitter = (comp["phase"] == 3).coarsen(y=2, x=2).min()  # binned pixels fully in the emitter
+    return eds.coarsen(y=2, x=2).sum(), list(eds.attrs["elements"]), truth, emitter
+
+
 def test_edx_emitter_composition(device):
-    eds = device["eds/eds"]
-    comp = device["truth/composition"].ds
-    els = list(eds.attrs["elements"])
-    q = ["Cs", "Pb", "Br", "Cl"]
-    binned = eds.coarsen(y=2, x=2).sum()
+    binned, els, truth, emitter = _binned_truth(device)
+    q = _HALIDE_Q
     # default (theoretical) k-factors: the simulator renders with the same generation model, so
     # thin-foil Cliff–Lorimer is exact up to absorption, which neither side includes
     ds = edx_quantify_map(binned, els, quantify=q)
-    truth = comp["composition"].sel(element=q).coarsen(y=2, x=2).mean()
-    truth = 100 * truth / truth.sum("element")
-    emitter = (comp["phase"] == 3).coarsen(y=2, x=2).min()  # binned pixels fully in the emitter
     assert int(emitter.sum()) > 50
     ours = ds["atomic_percent"].sel(element=q)
     err = (ours - truth).where(emitter)
@@ -157,15 +164,9 @@ def test_edx_per_pixel_with_binning_and_pca_at_default_dose(device):
     # frames, so 2 at.% and 0.03 hold with margin; the improvement over binning alone is ~5x (> 3x)
     from perovscope.spectroscopy.decomposition import denoise_pca
 
-    eds = device["eds/eds"]
-    comp = device["truth/composition"].ds
-    els = list(eds.attrs["elements"])
-    q = ["Cs", "Pb", "Br", "Cl"]
-    binned = eds.coarsen(y=2, x=2).sum()
+    binned, els, truth, emitter = _binned_truth(device)
+    q, truth, emitter = _HALIDE_Q, truth.values, emitter.values
     den = np.stack([denoise_pca(f, n_components=4, pixel_normalise=False) for f in binned.values])
-    truth = comp["composition"].sel(element=q).coarsen(y=2, x=2).mean()
-    truth = (100 * truth / truth.sum("element")).values
-    emitter = ((comp["phase"] == 3).coarsen(y=2, x=2).min()).values
     rms, ratio_rms = {}, {}
     for name, data in (("bin", binned), ("bin+pca", binned.copy(data=den))):
         ours = edx_quantify_map(data, els, quantify=q)["atomic_percent"].sel(element=q).values
@@ -182,14 +183,9 @@ def test_edx_per_pixel_spec_at_high_dose():
     # scatters by ~0.35 at.% per pixel here (0.6–0.9 at 1e6 e/Å²), so 2 at.% is > 5 σ
     tree = simulate.simulate_device(seed=2, n_frames=1, scan_shape=(8, 8), detector_shape=(32, 32),
                                     eds_shape=(32, 32), eds_dose_e_per_A2=5e6)
-    eds = tree["eds/eds"]
-    comp = tree["truth/composition"].ds
-    els = list(eds.attrs["elements"])
-    q = ["Cs", "Pb", "Br", "Cl"]
-    ds = edx_quantify_map(eds.coarsen(y=2, x=2).sum(), els, quantify=q)  # default k-factors
-    truth = comp["composition"].sel(element=q).coarsen(y=2, x=2).mean()
-    truth = 100 * truth / truth.sum("element")
-    emitter = ((comp["phase"] == 3).coarsen(y=2, x=2).min()).values
+    binned, els, truth, emitter = _binned_truth(tree)
+    q, emitter = _HALIDE_Q, emitter.values
+    ds = edx_quantify_map(binned, els, quantify=q)  # default k-factors
     ours = ds["atomic_percent"].sel(element=q).values
     assert np.abs(ours - truth.values)[emitter].max() < 2.0
     ratio = halide_ratio(ours, q)
