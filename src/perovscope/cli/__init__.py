@@ -17,6 +17,7 @@ from ..errors import PerovscopeError
 
 #: Modules providing sub-commands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
+    "run_cmd",
     "inspect_cmd",
     "convert_cmd",
     "simulate_cmd",

@@ -1,0 +1,130 @@
+"""The steps that frame the analyses: the clock and the log first; timeline, events, correlations last.
+
+``frames`` and ``bias_log`` store what :mod:`.inputs` read; ``bias`` averages the electrical log over
+each frame's window (:func:`perovscope.operando.bias_per_frame`); ``timeline`` joins the per-frame
+quantities of the analysis steps into one table; ``events`` decides when each degradation stage
+begins; ``correlations`` relates every per-frame quantity to the device's resistance and EL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .context import Step, StepContext
+
+__all__ = ["LEADING_STEPS", "TRAILING_STEPS"]
+
+
+def _frames(ctx: StepContext) -> xr.Dataset:
+    return ctx.frames
+
+
+def _bias_log(ctx: StepContext) -> xr.Dataset:
+    return ctx.bias_log
+
+
+def _reference(ctx: StepContext) -> str:
+    return ctx.frames.attrs["reference"]
+
+
+def _bias(ctx: StepContext) -> xr.Dataset:
+    from ..operando import bias_per_frame
+
+    f, ref = ctx.upstream["frames"], _reference(ctx)
+    if ctx.params["window"] == "all":
+        mods = [k[len("t_start_s_"):] for k in f.data_vars if k.startswith("t_start_s_")]
+        t0 = np.min([f[f"t_start_s_{m}"].values for m in mods], axis=0)
+        t1 = np.max([f[f"t_end_s_{m}"].values for m in mods], axis=0)
+    else:
+        t0, t1 = f[f"t_start_s_{ref}"].values, f[f"t_end_s_{ref}"].values
+    ds = bias_per_frame(ctx.upstream["bias_log"], t0, t1)
+    return ds.drop_vars([c for c in ("frame", "time_s") if c in ds.coords])
+
+
+def _timeline(ctx: StepContext) -> xr.Dataset:
+    from ..operando import build_timeline, cumulative_dose
+
+    f, ref = ctx.upstream["frames"], _reference(ctx)
+    base = xr.Dataset({"t_start_s": ("time", f[f"t_start_s_{ref}"].values, {"units": "s"}),
+                       "t_end_s": ("time", f[f"t_end_s_{ref}"].values, {"units": "s"})})
+    for name in f.data_vars:
+        if str(name).startswith("dose_e_per_A2_"):
+            base[name] = ("time", cumulative_dose(f[name].values), {"units": "e/A^2"})
+    parts = [ctx.upstream[n] for n in ("bias", "quantities") if n in ctx.upstream]
+    frames = xr.Dataset(coords={"frame": ("time", f["frame"].values),
+                                "time_s": ("time", f["time_s"].values, {"units": "s"})})
+    return build_timeline(frames, base, *[_strip(p) for p in parts])
+
+
+def _strip(ds: xr.Dataset) -> xr.Dataset:
+    keep = [v for v in ds.data_vars if ds[v].dims == ("time",)]
+    return ds[keep].drop_vars([c for c in ("frame", "time_s") if c in ds.coords])
+
+
+def _column(tl: xr.Dataset, name: str):
+    if name not in tl:
+        return None, None
+    std = tl[f"{name}_std"].values if f"{name}_std" in tl else None
+    return tl[name].values.astype(float), std
+
+
+def _events(ctx: StepContext) -> xr.Dataset:
+    from ..operando import change_point_event, events_table, onset_event, threshold_event
+
+    tl, p = ctx.upstream["timeline"], ctx.params
+    t = tl["time_s"].values
+    events = []
+    v, s = _column(tl, "cl_cathode_at_percent")
+    if v is not None:
+        events.append(threshold_event(v, s, threshold=p["cl_cathode_at_percent"], n_sigma=p["n_sigma"],
+                                      times=t, name="cl_at_cathode", quantity="cl_cathode_at_percent",
+                                      units="at.%"))
+    for name, quantity, direction in (("alcl3_onset", "alcl3_thickness_nm", "increase"),
+                                      ("pb_nucleation_onset", "pb_particle_count", "increase"),
+                                      ("lattice_collapse_onset", "crystallinity_emitter", "decrease")):
+        v, s = _column(tl, quantity)
+        if v is None:
+            continue
+        if quantity == "pb_particle_count" and s is None:
+            s = np.sqrt(np.maximum(v, 1.0))
+        events.append(onset_event(v, s, n_sigma=p["n_sigma"], direction=direction, times=t, name=name,
+                                  quantity=quantity, units=tl[quantity].attrs.get("units", "")))
+    if p["change_points"]:
+        for name in tl.data_vars:
+            if str(name).endswith("_std") or tl[name].dtype.kind not in "fiu":
+                continue
+            values = tl[name].values.astype(float)
+            if values.size < 4 or not np.all(np.isfinite(values)) or np.ptp(values) == 0:
+                continue
+            events.append(change_point_event(values, times=t, name=f"change_{name}", quantity=str(name),
+                                             units=tl[name].attrs.get("units", "")))
+    return events_table(events)
+
+
+def _correlations(ctx: StepContext) -> xr.Dataset:
+    from ..operando import correlation_table
+
+    tl = ctx.upstream["timeline"]
+    skip = {"frame", "t_start_s", "t_end_s", "charge_C", "n_samples", "current_A"}
+    skip |= {n for n in tl.data_vars if str(n).startswith("dose_e_per_A2")}
+    quantities = [n for n in tl.data_vars if n not in skip and not str(n).endswith("_std")]
+    return correlation_table(tl, quantities=quantities, max_lag=ctx.params["max_lag"],
+                             n_boot=ctx.params["n_boot"])
+
+
+LEADING_STEPS = (
+    Step("frames", needs=(), defaults={}, run=_frames, description="frame windows of every modality"),
+    Step("bias_log", needs=("bias_log",), defaults={}, run=_bias_log, description="the electrical log"),
+    Step("bias", needs=("frames", "bias_log"), defaults={"window": "reference"}, run=_bias,
+         description="window means of V, I, R and EL per frame; cumulative charge"),
+)
+
+TRAILING_STEPS = (
+    Step("timeline", needs=("frames", "bias", "quantities"), optional=("bias", "quantities"), defaults={},
+         run=_timeline, description="one row per frame"),
+    Step("events", needs=("timeline",), run=_events, description="degradation events",
+         defaults={"cl_cathode_at_percent": 1.0, "n_sigma": 3.0, "change_points": True}),
+    Step("correlations", needs=("timeline",), run=_correlations, defaults={"max_lag": 2, "n_boot": 2000},
+         description="Spearman rho, lag and block-bootstrap interval against R and EL"),
+)

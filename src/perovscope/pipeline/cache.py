@@ -1,0 +1,88 @@
+"""Content fingerprints of input files, cache keys of steps, and why a step (re)ran.
+
+A step's cache key is the SHA-256 of its name, options, the perovscope version, the keys of its
+upstream steps and the fingerprints (size + SHA-256 of the content) of the files it reads. A step
+whose stored group carries the same key is not run again. Fingerprints are remembered per
+``(path, size, modification time)`` in ``RESULTS/.work/fingerprints.json`` so a rerun does not hash
+unchanged files again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = ["Fingerprints", "cache_key", "why_ran", "canonical_json"]
+
+
+def canonical_json(value) -> str:
+    """JSON with sorted keys and no whitespace, the form hashed into cache keys."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Fingerprints:
+    """SHA-256 fingerprints of files, remembered across runs in a JSON file."""
+
+    def __init__(self, memo_path: Path):
+        self.memo_path = Path(memo_path)
+        try:
+            self._memo = json.loads(self.memo_path.read_text())
+        except (OSError, ValueError):
+            self._memo = {}
+
+    def __call__(self, path) -> dict:
+        """``{"size": bytes, "sha256": hex}`` of ``path``."""
+        path = Path(path).resolve()
+        st = path.stat()
+        memo_key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        if memo_key not in self._memo:
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+            self._memo[memo_key] = {"size": st.st_size, "sha256": h.hexdigest()}
+        return self._memo[memo_key]
+
+    def many(self, paths: Iterable) -> dict[str, dict]:
+        """Fingerprints of several files, keyed by file name relative to nothing (absolute path)."""
+        return {str(Path(p).resolve()): self(p) for p in paths}
+
+    def save(self) -> None:
+        """Write the memo (atomically)."""
+        from .store import write_text
+
+        write_text(self.memo_path, json.dumps(self._memo, indent=0, sort_keys=True))
+
+
+def cache_key(*, step: str, params: Mapping, version: str, upstream: Mapping[str, str],
+              inputs: Mapping[str, Mapping]) -> str:
+    """Hex SHA-256 over everything a step's result depends on."""
+    payload = {"step": step, "params": params, "version": version, "upstream": dict(upstream),
+               "inputs": {k: v["sha256"] for k, v in inputs.items()}}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def why_ran(previous: Mapping | None, *, params: Mapping, version: str, upstream: Mapping[str, str],
+            inputs: Mapping[str, Mapping], forced: bool) -> str:
+    """Why a step runs, from the previous run's record of it (``provenance.json``)."""
+    if forced:
+        return "forced"
+    if not previous:
+        return "first run"
+    changed = [Path(p).name for p, fp in inputs.items()
+               if previous.get("inputs", {}).get(p, {}).get("sha256") != fp["sha256"]]
+    if changed:
+        return "inputs changed: " + ", ".join(sorted(changed)[:5])
+    old = previous.get("parameters", {})
+    names = sorted(k for k in set(old) | set(params) if canonical_json(old.get(k)) != canonical_json(
+        params.get(k)))
+    if names:
+        return "parameters changed: " + ", ".join(names)
+    ups = sorted(k for k, v in upstream.items() if previous.get("upstream", {}).get(k) != v)
+    if ups:
+        return "upstream changed: " + ", ".join(ups)
+    if previous.get("version") != version:
+        return "version changed"
+    return "result missing"
