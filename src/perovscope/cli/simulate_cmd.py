@@ -1,5 +1,9 @@
 """``perovscope simulate <sample> --out PATH.zarr``: synthetic datasets with ground truth.
 
+``perovscope simulate device --as-files DIR`` writes the device session as a folder of instrument files
+instead (:func:`perovscope.simulate.write_session_files`): one HyperSpy file per modality per frame, the
+source-measure unit's ``bias_log.csv``, ``truth.zarr`` and a ready-to-run ``session.toml``.
+
 Samples: ``device`` (operando perovskite LED lamella), ``composite`` (CsPbI3 in ZIF-62 glass),
 ``nanospheres`` (CsPbBr3-SiO2 nanospheres), ``glass-domains`` (ZIF-62 / phosphate glass). The main
 options of each sample have flags; every other keyword of the simulator can be set with
@@ -85,7 +89,17 @@ def register(subparsers) -> None:
         sp = sub.add_parser(sample, help=f"simulate the {sample} sample",
                             description=f"Simulate the {sample} sample; see docs/simulate.md.")
         sp.error = _one_line_error(sp)
-        sp.add_argument("--out", required=True, type=Path, metavar="PATH.zarr", help="output results store")
+        if sample == "device":  # a results store, or a folder of instrument files: exactly one
+            where = sp.add_mutually_exclusive_group(required=True)
+            where.add_argument("--out", type=Path, metavar="PATH.zarr", help="output results store")
+            where.add_argument("--as-files", type=Path, default=None, metavar="DIR",
+                               help="write the session as instrument files (one .hspy per modality per "
+                                    "frame, bias_log.csv, truth.zarr, session.toml) into DIR")
+            sp.add_argument("--overwrite", action="store_true",
+                            help="with --as-files: replace the session already in DIR")
+        else:
+            sp.add_argument("--out", required=True, type=Path, metavar="PATH.zarr",
+                            help="output results store")
         sp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--no-noise", action="store_true", help="write expected (noiseless) counts")
@@ -193,6 +207,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     from ..io import is_complete, open_results, save
     from ..progress import dask_progress
 
+    if getattr(args, "as_files", None) is not None:
+        return _run_as_files(args)
     out = Path(args.out)
     if out.exists() and not is_complete(out):
         raise InputError(f"--out {out}: exists and is not a perovscope results store; "
@@ -220,4 +236,30 @@ def run_simulate(args: argparse.Namespace) -> int:
         write_bias_log_csv(tree, bias_csv)
         text += f" Electrical log written to {bias_csv}."
     print(text)
+    return 0
+
+
+def _run_as_files(args: argparse.Namespace) -> int:
+    """``simulate device --as-files DIR``: the session as instrument files plus a session.toml."""
+    from ..simulate import write_session_files
+    from ..simulate.session_files import check_session_folder
+
+    if getattr(args, "bias_log", None) is not None:
+        raise InputError("--bias-log: not used with --as-files (the folder gets its own bias_log.csv)")
+    try:
+        folder = check_session_folder(args.as_files, overwrite=args.overwrite)
+    except InputError as exc:
+        raise InputError(f"--as-files {exc}") from None
+    kwargs = build_kwargs(args, _simulator(args.sample))
+    t0 = time.perf_counter()
+    if not args.quiet:
+        print(f"simulating {args.sample} into the folder {folder} ...", file=sys.stderr)
+    toml = _call(write_session_files, kwargs, args.sample, folder, progress=not args.quiet,
+                 overwrite=args.overwrite)
+    frames = {kind: len(list((folder / kind).glob("frame_*.hspy"))) for kind in ("4dstem", "haadf", "eds")}
+    n_files = sum(frames.values())
+    print(f"Wrote the {args.sample} session (seed {args.seed}) as instrument files to {folder} "
+          f"({_size_bytes(folder) / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s): {n_files} HyperSpy "
+          f"files ({frames['haadf']} frames × 4dstem, haadf, eds), bias_log.csv, truth.zarr. "
+          f"Session description: {toml} (analyse it with: perovscope run {toml}).")
     return 0

@@ -6,6 +6,10 @@ paths (which HyperSpy applies after loading). This module applies that mapping (
 space/underscore spelling differences between the two trees), reads the normalised values listed in
 :data:`perovscope.dims.METADATA_KEYS`, and fills gaps from known places in the original metadata of
 each format (Gatan tags, Velox JSON, Merlin headers, EMSA keywords).
+
+Beyond HyperSpy's metadata structure, two keys are read from the HyperSpy-style tree:
+``Acquisition_instrument.TEM.dose`` (electron dose, e/Å²; HyperSpy defines no place for it) and the
+``collection_angle`` of an imaging detector node such as ``Acquisition_instrument.TEM.Detector.HAADF``.
 """
 
 from __future__ import annotations
@@ -127,6 +131,21 @@ def _instrument(md: dict) -> dict:
     return acq if isinstance(acq, dict) else {}
 
 
+def _collection_angle(det: dict):
+    """Collection semi-angle (mrad): the EELS spectrometer's, else that of an imaging detector
+    (``Detector.HAADF.collection_angle``, ``Detector.ADF...``); the X-ray detector has none."""
+    eels = det.get("EELS") if isinstance(det.get("EELS"), dict) else {}
+    value = _number(eels.get("collection_angle"))
+    if value is not None:
+        return value
+    for name, sub in det.items():
+        if isinstance(sub, dict) and name not in ("EDS", "EELS"):
+            value = _number(sub.get("collection_angle"))
+            if value is not None:
+                return value
+    return None
+
+
 def _generic(md: dict) -> dict:
     """Values from the (mapped) HyperSpy-style metadata tree."""
     inst = _instrument(md)
@@ -136,7 +155,7 @@ def _generic(md: dict) -> dict:
     out = {
         "beam_energy_keV": _number(inst.get("beam_energy")),
         "convergence_semiangle_mrad": _number(inst.get("convergence_angle")),
-        "collection_semiangle_mrad": _number(eels.get("collection_angle")),
+        "collection_semiangle_mrad": _collection_angle(det),
         "camera_length_mm": _number(inst.get("camera_length")),
         "dwell_time_s": _number(inst.get("dwell_time") or eels.get("dwell_time") or acq.get("dwell_time")),
         "exposure_s": _number(eels.get("exposure") or det.get("exposure_per_frame")),
@@ -145,6 +164,7 @@ def _generic(md: dict) -> dict:
         "detector_elevation_deg": _number(eds.get("elevation_angle")),
         "detector_azimuth_deg": _number(eds.get("azimuth_angle")),
         "magnification": _number(inst.get("magnification")),
+        "dose_e_per_A2": _number(inst.get("dose")),
         "microscope": inst.get("microscope") if isinstance(inst.get("microscope"), str) else None,
         "acquired": _acquired(md.get("General") or {}),
         "title": (md.get("General") or {}).get("title") or None,
