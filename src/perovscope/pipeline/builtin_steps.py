@@ -43,18 +43,19 @@ def _bias(ctx: StepContext) -> xr.Dataset:
 
 
 def _timeline(ctx: StepContext) -> xr.Dataset:
-    from ..operando import build_timeline, cumulative_dose
+    from ..operando import build_timeline
 
     f, ref = ctx.upstream["frames"], _reference(ctx)
     base = xr.Dataset({"t_start_s": ("time", f[f"t_start_s_{ref}"].values, {"units": "s"}),
-                       "t_end_s": ("time", f[f"t_end_s_{ref}"].values, {"units": "s"})})
+                       "t_end_s": ("time", f[f"t_end_s_{ref}"].values, {"units": "s"})},
+                      coords={"frame": ("time", f["frame"].values),
+                              "time_s": ("time", f["time_s"].values, {"units": "s"})})
     for name in f.data_vars:
         if str(name).startswith("dose_e_per_A2_"):
-            base[name] = ("time", cumulative_dose(f[name].values), {"units": "e/A^2"})
-    parts = [ctx.upstream[n] for n in ("bias", "quantities") if n in ctx.upstream]
-    frames = xr.Dataset(coords={"frame": ("time", f["frame"].values),
-                                "time_s": ("time", f["time_s"].values, {"units": "s"})})
-    return build_timeline(frames, base, *[_strip(p) for p in parts])
+            base[name] = f[name].reset_coords(drop=True)      # per frame; the timeline sums them up
+    bias = _strip(ctx.upstream["bias"]) if "bias" in ctx.upstream else xr.Dataset()
+    parts = [_strip(ctx.upstream["quantities"])] if "quantities" in ctx.upstream else []
+    return build_timeline(base, bias, *parts)
 
 
 def _strip(ds: xr.Dataset) -> xr.Dataset:

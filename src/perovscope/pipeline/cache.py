@@ -45,9 +45,21 @@ class Fingerprints:
             self._memo[memo_key] = {"size": st.st_size, "sha256": h.hexdigest()}
         return self._memo[memo_key]
 
-    def many(self, paths: Iterable) -> dict[str, dict]:
-        """Fingerprints of several files, keyed by file name relative to nothing (absolute path)."""
-        return {str(Path(p).resolve()): self(p) for p in paths}
+    def many(self, paths: Iterable, *, root: Path) -> dict[str, dict]:
+        """Fingerprints of several files, keyed by their path relative to ``root`` (the session folder).
+
+        Relative keys make the cache key of a session independent of where its folder lies.
+        """
+        root = Path(root).resolve()
+        out = {}
+        for p in paths:
+            full = Path(p).resolve()
+            try:
+                name = full.relative_to(root).as_posix()
+            except ValueError:
+                name = full.as_posix()
+            out[name] = self(full)
+        return out
 
     def save(self) -> None:
         """Write the memo (atomically)."""

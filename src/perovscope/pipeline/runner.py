@@ -53,14 +53,14 @@ def all_steps() -> tuple[Step, ...]:
     return (*LEADING_STEPS, *STEPS, *TRAILING_STEPS)
 
 
-def step_options() -> dict[str, dict]:
+def step_options(steps: Sequence[Step] | None = None) -> dict[str, dict]:
     """Options of every step with their defaults (the allowed ``[analysis.<step>]`` tables)."""
-    return {s.name: dict(s.defaults) for s in all_steps()}
+    return {s.name: dict(s.defaults) for s in (all_steps() if steps is None else steps)}
 
 
-def check_session(path) -> tuple[Session, SessionInputs]:
+def check_session(path, *, steps: Sequence[Step] | None = None) -> tuple[Session, SessionInputs]:
     """Parse and check a session description and every input file, computing nothing."""
-    session = load_session(path, step_options=step_options())
+    session = load_session(path, step_options=step_options(steps))
     return session, resolve_inputs(session)
 
 
@@ -200,7 +200,7 @@ def _load_previous(out: Path) -> dict:
 
 def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None,
                 workers: int | None = None, memory_budget=None, quiet: bool = True,
-                only: Iterable[str] | None = None) -> RunSummary:
+                only: Iterable[str] | None = None, steps: Sequence[Step] | None = None) -> RunSummary:
     """Run (or resume) the session described by ``path`` into its results folder.
 
     Parameters
@@ -217,6 +217,10 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
         Memory budget (bytes or ``"2GB"``): sets dask's chunk size and the number of frames in flight.
     quiet : bool
         No progress output.
+    only : iterable of str, optional
+        Run only these steps (their upstream results must be in the store already).
+    steps : sequence of Step, optional
+        The steps to run instead of :func:`all_steps` (custom pipelines, tests).
 
     Returns
     -------
@@ -230,8 +234,8 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
     import dask
 
     t_run = time.perf_counter()
-    session, inputs = check_session(path)
-    steps = all_steps()
+    steps = all_steps() if steps is None else tuple(steps)
+    session, inputs = check_session(path, steps=steps)
     names = {s.name for s in steps}
     bad = [f for f in force if f != "all" and f not in names]
     if bad:
@@ -263,7 +267,7 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
                 params = {**step.defaults, **session.analysis.get(step.name, {})}
                 params_key = {**params, **_input_params(step, session)}
                 upstream = {n: keys[n] for n in step.needs if n in keys}
-                files = fps.many(_needed_files(step, session, inputs))
+                files = fps.many(_needed_files(step, session, inputs), root=session.root)
                 key = cache_key(step=step.name, params=params_key, version=__version__,
                                 upstream=upstream, inputs=files)
                 forced = "all" in force or step.name in force
