@@ -1,8 +1,8 @@
 """Progress of a session run on stderr: a bar per step on a terminal, a few plain lines elsewhere.
 
 On a terminal each step gets a tqdm bar over its frames. On anything else (a log file, CI) a step
-prints one line when it starts and one when it ends, and long steps print 25/50/75 % lines, never
-carriage returns. ``quiet`` silences everything.
+that runs frame by frame prints one line when it starts, 25/50/75 % lines and one line when it ends;
+a whole-session step prints one line when it ends; never carriage returns. ``quiet`` silences everything.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ class StepProgress:
         self._next_mark = 25
         if quiet:
             return
+        self.per_frame = total > 1
         if getattr(self.stream, "isatty", lambda: False)():
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self.total, desc=label, file=self.stream, leave=True, unit="frame")
-        else:
+        elif self.per_frame:
             print(f"{label}: started ({self.total} frame{'s' * (self.total != 1)})", file=self.stream,
                   flush=True)
 
@@ -40,7 +41,7 @@ class StepProgress:
             self._bar.update(n)
             return
         pct = 100 * self.done // self.total
-        while self._next_mark < 100 and pct >= self._next_mark:
+        while self.per_frame and self._next_mark < 100 and pct >= self._next_mark:
             print(f"{self.label}: {self._next_mark} %", file=self.stream, flush=True)
             self._next_mark += 25
 
