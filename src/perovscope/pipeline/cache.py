@@ -33,16 +33,25 @@ class Fingerprints:
             self._memo = {}
 
     def __call__(self, path) -> dict:
-        """``{"size": bytes, "sha256": hex}`` of ``path``."""
+        """``{"size": bytes, "sha256": hex}`` of ``path`` (a file, or a folder store such as ``.zarr``).
+
+        A folder's fingerprint covers every file in it: their relative paths and contents, in order.
+        """
         path = Path(path).resolve()
-        st = path.stat()
-        memo_key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        stats = [p.stat() for p in members]
+        size = sum(st.st_size for st in stats)
+        newest = max((st.st_mtime_ns for st in stats), default=0)
+        memo_key = f"{path}|{len(members)}|{size}|{newest}"
         if memo_key not in self._memo:
             h = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(block)
-            self._memo[memo_key] = {"size": st.st_size, "sha256": h.hexdigest()}
+            for member in members:
+                if member != path:
+                    h.update(member.relative_to(path).as_posix().encode() + b"\0")
+                with open(member, "rb") as fh:
+                    for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                        h.update(block)
+            self._memo[memo_key] = {"size": size, "sha256": h.hexdigest()}
         return self._memo[memo_key]
 
     def many(self, paths: Iterable, *, root: Path) -> dict[str, dict]:

@@ -159,6 +159,9 @@ class Step:
         Every option the step takes, with its default (unknown options are refused).
     optional : tuple of str
         Needs that may be absent (the step then runs without them).
+    samples : tuple of str
+        Kinds of session (``[session] sample``) the step belongs to: ``"device"`` (an operando
+        device cross-section) and/or ``"composite"`` (particles in a matrix).
     """
 
     name: str
@@ -170,6 +173,7 @@ class Step:
     finish: Callable[[StepContext, xr.Dataset], xr.Dataset] | None = None
     optional: tuple[str, ...] = ()
     description: str = ""
+    samples: tuple[str, ...] = ("device", "composite")
 
     def __post_init__(self):
         if (self.run is None) == (self.frame is None):

@@ -48,9 +48,11 @@ class RunSummary:
 def all_steps() -> tuple[Step, ...]:
     """Every step of a session, in dependency order."""
     from .builtin_steps import LEADING_STEPS, TRAILING_STEPS
+    from .composite_steps import COMPOSITE_STEPS
     from .steps import STEPS
 
-    return (*LEADING_STEPS, *STEPS, *TRAILING_STEPS)
+    device = tuple(dataclasses.replace(s, samples=("device",)) for s in STEPS)
+    return (*LEADING_STEPS, *device, *COMPOSITE_STEPS, *TRAILING_STEPS)
 
 
 def step_options(steps: Sequence[Step] | None = None) -> dict[str, dict]:
@@ -258,7 +260,7 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
     try:
         with dask.config.set(cfg):
             for step in steps:
-                if only is not None and step.name not in only:
+                if (only is not None and step.name not in only) or session.sample not in step.samples:
                     continue
                 missing = _missing_need(step, available)
                 if missing:

@@ -23,7 +23,10 @@ __all__ = ["Session", "ModalitySpec", "BiasLogSpec", "load_session", "MODALITIES
 #: Modalities a session may hold, in the order they are analysed.
 MODALITIES = ("4dstem", "haadf", "eds", "eels", "cl")
 
-_SESSION_KEYS = {"name": str, "output": str, "layers": list, "reference": str, "truth": str, "origin": str}
+_SESSION_KEYS = {"name": str, "output": str, "layers": list, "reference": str, "truth": str, "origin": str,
+                 "sample": str}
+#: Kinds of session: an operando device cross-section, or particles in a matrix (composite, glass).
+SAMPLES = ("device", "composite")
 _MODALITY_KEYS = {"files": (str, list), "frame_regex": str, "node": str, "clock": str, "start_s": float,
                   "period_s": float, "offset_s": float, "duration_s": float, "calibration": dict}
 _CALIBRATION_KEYS = {"pixel_size_nm": float, "beam_energy_keV": float, "convergence_semiangle_mrad": float,
@@ -75,6 +78,7 @@ class Session:
 
     source: Path
     name: str
+    sample: str
     output: Path
     layers: tuple[str, ...]
     reference: str
@@ -212,11 +216,15 @@ def load_session(path, *, step_options: Mapping[str, Mapping[str, Any]] | None =
                                     lines, name)
         else:
             analysis[step] = dict(opts)
+    sample = s.get("sample", "device")
+    if sample not in SAMPLES:
+        raise InputError(f"{where('session.sample', lines, name)}: {sample!r} is not a kind of session; "
+                         f"use one of {', '.join(SAMPLES)}")
     layers = tuple(s.get("layers", ()))
     if not all(isinstance(x, str) for x in layers):
         raise InputError(f"{where('session.layers', lines, name)}: must be a list of layer names")
     return Session(
-        source=source.resolve(), name=s.get("name", source.parent.name), text=text,
+        source=source.resolve(), name=s.get("name", source.parent.name), text=text, sample=sample,
         output=(source.parent / s.get("output", "results")).resolve(), layers=layers, reference=reference,
         truth=(source.parent / s["truth"]).resolve() if "truth" in s else None,
         origin=_iso(s["origin"], "session.origin", lines, name) if "origin" in s else None,
