@@ -55,3 +55,23 @@ def test_particle_sizes_and_iodine_halo(composite_run):
     assert float(p["iodine_width_nm"]) == pytest.approx(w_true, rel=0.15)
     assert abs(float(p["iodine_fraction_at_edge"]) - f_true) < 0.1
     assert float(p["iodine_width_nm_std"]) > 0
+
+
+def test_local_cluster_and_straight_run_write_the_same_store(tmp_path, same_store):
+    """The same steps on a dask.distributed LocalCluster (2 worker processes) give the same store."""
+    import distributed  # noqa: F401  (the dev extra installs it: this test must run, never skip)
+
+    from perovscope.io import save
+    from perovscope.simulate import simulate_composite
+
+    tree = simulate_composite(seed=4, image_shape=(40, 40), n_particles=2)
+
+    for name in ("straight", "cluster"):
+        (tmp_path / name).mkdir()
+        shutil.copy(EXAMPLE, tmp_path / name / "session.toml")
+        save(tree, tmp_path / name / "composite.zarr")
+    toml = tmp_path / "straight" / "session.toml"
+    assert main(["run", str(toml), "--quiet", "--no-report"]) == 0
+    toml = tmp_path / "cluster" / "session.toml"
+    assert main(["run", str(toml), "--quiet", "--no-report", "--workers", "2"]) == 0
+    same_store(tmp_path / "straight" / "results", tmp_path / "cluster" / "results")
