@@ -8,7 +8,7 @@ BVENV  := .venv-bench
 BPY    := $(BVENV)/bin/python
 BSTAMP := $(BVENV)/.installed
 
-.PHONY: test lint install bench-install bench bench-test demo clean
+.PHONY: test lint install bench-install bench bench-test demo clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q --timeout=600
+
+# Headless Chromium and its driver for the viewer's browser tests (tests/viewer); needs root or apt rights.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
