@@ -63,7 +63,20 @@ def run_run(args: argparse.Namespace) -> int:
               f"{summary.frames_resumed} resumed, {summary.seconds:.1f} s")
     if report:
         print(f"report: {report}")
+    _print_truth(summary.out)
     return 0
+
+
+def _print_truth(out: Path) -> None:
+    """Recovered against true, for simulated sessions (the session names a truth store)."""
+    import json
+
+    from ..pipeline.truth import format_truth_table, truth_table
+
+    truth = json.loads((out / "provenance.json").read_text()).get("truth")
+    if truth and Path(truth).exists():
+        print("recovered against the simulator's truth:")
+        print(format_truth_table(truth_table(out)))
 
 
 def _report(out: Path, *, quiet: bool):

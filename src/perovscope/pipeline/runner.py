@@ -335,7 +335,7 @@ def _finish(out: Path, session: Session, inputs: SessionInputs, records: dict, p
         for item in json.loads(attrs.get("calibration_defaults", "[]") or "[]"):
             warnings.append(f"{name}: {item.get('name')} = {item.get('value')} ({item.get('reason')})")
         warnings.extend(f"{name}: {w}" for w in json.loads(attrs.get("warnings", "[]") or "[]"))
-    prov = {"session": session.name, "source": str(session.source),
+    prov = {"session": session.name, "sample": session.sample, "source": str(session.source),
             "perovscope_version": records and next(iter(records.values()))["version"],
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "versions": _versions(),
             "inputs": {str(k): v for r in records.values() for k, v in r["inputs"].items()},
