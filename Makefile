@@ -48,21 +48,21 @@ bench: $(BSTAMP)
 bench-test: $(BSTAMP)
 	$(BPY) -m pytest -q -m bench --timeout=1800
 
-# A first session on simulated data with ground truth (the README's tour); results in out/demo.
+# The main job on simulated data with ground truth: an operando PeLED session written as instrument
+# files (one HyperSpy file per modality per frame, a bias-log CSV, session.toml), analysed by
+# `perovscope run` into results + report.html, and a CsPbI3/ZIF-62 composite session (paper 000).
+# Each run prints the report's path and a table of recovered against true quantities.
 DEMO := out/demo
 PS   := $(VENV)/bin/perovscope
 demo: $(STAMP)
-	mkdir -p $(DEMO)
-	$(PS) simulate device --out $(DEMO)/device.zarr --frames 4 --bias-log $(DEMO)/bias_log.csv
-	$(PS) strain $(DEMO)/device.zarr --out $(DEMO)/strain.zarr
-	$(PS) edx $(DEMO)/device.zarr --elements Cs Pb Br Cl Al --bin 2 --out $(DEMO)/edx.zarr
-	$(PS) register $(DEMO)/device.zarr --cross-section --out $(DEMO)/drift.zarr
-	$(PS) simulate composite --out $(DEMO)/composite.zarr
-	$(PS) cl $(DEMO)/composite.zarr --out $(DEMO)/cl.zarr
-	$(PS) eels $(DEMO)/composite.zarr --background-window 580 615 --out $(DEMO)/eels.zarr
-	$(PS) particles $(DEMO)/composite.zarr --out $(DEMO)/particles.csv
-	$(PS) inspect $(DEMO)/strain.zarr
-	@echo "demo results in $(DEMO)/ (zarr stores, PNG summaries, CSV tables)"
+	rm -rf $(DEMO)
+	$(PS) simulate device --as-files $(DEMO)/device --seed 0 --quiet
+	$(PS) run $(DEMO)/device/session.toml
+	mkdir -p $(DEMO)/composite
+	$(PS) simulate composite --out $(DEMO)/composite/composite.zarr --seed 0 --quiet
+	cp examples/composite/session.toml $(DEMO)/composite/session.toml
+	$(PS) run $(DEMO)/composite/session.toml
+	@echo "browse the device session: $(PS) view $(DEMO)/device/results"
 
 clean:
 	rm -rf $(VENV) $(BVENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -6,9 +6,11 @@ Public entry points::
     tree = ps.io.read("session.emd")          # any supported instrument file -> DataArray / DataTree
     ps.io.save(tree, "results.zarr")          # atomic zarr write, readable by plain xarray
     sim = ps.simulate.simulate_device()       # synthetic operando session with ground truth
+    ps.pipeline.run_session("session.toml")   # a whole operando session -> results folder + report
 
-The areas (``io``, ``simulate``, ``diffraction``, ``imaging``, ``interfaces``, ``spectroscopy``) are
-imported on first use, so ``import perovscope`` stays light.
+The areas (``io``, ``simulate``, ``diffraction``, ``imaging``, ``interfaces``, ``spectroscopy``,
+``operando``) and the layers above them (``pipeline``, ``report``, ``viewer``) are imported on first
+use, so ``import perovscope`` stays light.
 """
 
 import importlib
@@ -22,7 +24,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-_AREAS = ("io", "simulate", "diffraction", "imaging", "interfaces", "spectroscopy")
+_AREAS = ("io", "simulate", "diffraction", "imaging", "interfaces", "spectroscopy", "operando", "pipeline",
+          "report", "viewer")
 
 __all__ = [
     "__version__", "dims", "errors", *_AREAS,
