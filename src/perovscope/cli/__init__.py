@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "diffraction_cmd",
     "imaging_cmd",
     "spectroscopy_cmd",
+    "view_cmd",
+    "report_cmd",
 )
 
 

@@ -156,33 +156,10 @@ def _lines(prof: xr.Dataset):
 
 
 def _plot(profiles, fits, path: Path, label: str) -> None:
-    import matplotlib
+    from ..report import profile_lines_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..interfaces import erf_step
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    n = 0
-    for key, prof in profiles.items():
-        d = prof["distance"].values
-        for idx, suffix, m, s in _lines(prof):
-            if n >= 12:                                                   # keep the figure legible
-                break
-            n += 1
-            line = ax.plot(d, m, label=f"interface {key}" + (f" ({suffix})" if suffix else ""))[0]
-            ax.fill_between(d, m - s, m + s, color=line.get_color(), alpha=0.15)
-            fit = fits.get((key, idx))
-            if fit is not None:
-                ax.plot(d, erf_step(d, fit["lo"], fit["hi"], fit["centre"], fit["width"]), "--",
-                        color=line.get_color(), lw=1)
-    ax.set_xlabel("distance to interface (nm)")
-    ax.set_ylabel(label)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    save_figure(profile_lines_figure(profiles, fits=fits, ylabel=label), path, formats=(fmt,), dpi=120)
 
 
 def _profile(args) -> int:

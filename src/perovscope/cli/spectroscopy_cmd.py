@@ -3,7 +3,7 @@
 Each command reads any spectrum image perovscope reads (``perovscope.io.read``; ``.zarr`` results
 stores too), runs the labelled wrapper of :mod:`perovscope.spectroscopy.maps` with a progress bar,
 writes the result Dataset at the root of a zarr store with :func:`perovscope.io.save` and a PNG
-summary figure next to it (``OUT.png``).
+summary figure next to it (``OUT.png``, drawn by :mod:`perovscope.report`).
 """
 
 from __future__ import annotations
@@ -56,62 +56,23 @@ def _finish(ds, args, suffix: str, figure) -> int:
     return 0
 
 
+def _save_png(fig, png) -> None:
+    from ..report import save_figure
+
+    save_figure(fig, png, formats=("png",), dpi=90)
+
+
 def _figure_maps(ds, names, png, title):
-    import matplotlib
+    from ..report import spectrum_maps_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [n for n in names if n in ds]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        v = ds[name]
-        if v.ndim == 2:
-            im = ax.imshow(v.values, cmap="viridis")
-            fig.colorbar(im, ax=ax, shrink=0.8)
-        elif v.ndim == 1:
-            ax.plot(v.values)
-        else:
-            ax.text(0.5, 0.5, f"{v.ndim}-D", ha="center")
-        ax.set_title(f"{name} [{v.attrs.get('units', '')}]", fontsize=8)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
+    _save_png(spectrum_maps_figure(ds, names, title=title), png)
 
 
 def _figure_cl(ds, png, title):
     """Maps of centre/σ/intensity over histograms and 2-D correlation histograms (paper 000)."""
-    import matplotlib
+    from ..report import cl_maps_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..spectroscopy.statistics import correlation_histogram, parameter_histogram
-
-    names = ["centre", "sigma", "intensity"]
-    fig, axes = plt.subplots(2, 3, figsize=(10, 6))
-    for ax, name in zip(axes[0], names, strict=True):
-        v = ds[name]
-        if v.ndim == 2:
-            fig.colorbar(ax.imshow(v.values, cmap="viridis"), ax=ax, shrink=0.8)
-        elif v.ndim == 1:
-            ax.plot(v.values)
-        ax.set_title(f"{name} [{v.attrs.get('units', '')}]", fontsize=8)
-    for ax, name in zip(axes[1][:2], names[:2], strict=True):
-        h = parameter_histogram(ds[name], bins=40)
-        ax.stairs(h.counts, h.edges)
-        ax.set_xlabel(f"{name} [{ds[name].attrs.get('units', '')}]", fontsize=8)
-    h2 = correlation_histogram(ds["centre"], ds["sigma"], bins=30)
-    if h2.n_used:
-        axes[1][2].pcolormesh(h2.edges_a, h2.edges_b, h2.counts.T, cmap="magma")
-    axes[1][2].set_xlabel("centre", fontsize=8)
-    axes[1][2].set_ylabel("sigma", fontsize=8)
-    axes[1][2].set_title(f"r = {h2.pearson_r:.2f}", fontsize=8)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
+    _save_png(cl_maps_figure(ds, title=title), png)
 
 
 def _cl(args) -> int:
@@ -142,23 +103,9 @@ def _eels(args) -> int:
                                           width=args.edge_width, poisson=args.poisson)
 
     def figure(res, png):
-        import matplotlib
+        from ..report import eels_spectrum_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        bs = res["background_subtracted"]
-        spec = bs.mean([d for d in bs.dims if d != "energy"]) if bs.ndim > 1 else bs
-        raw = da.mean([d for d in da.dims if d != "energy"]) if da.ndim > 1 else da
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.plot(raw.energy, raw.values, lw=0.8, label="mean spectrum")
-        ax.plot(spec.energy, spec.values, lw=0.8, label="background subtracted")
-        ax.axvspan(*args.background_window, color="0.85", label="fit window")
-        ax.set_xlabel("energy loss (eV)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(png, dpi=90)
-        plt.close(fig)
+        _save_png(eels_spectrum_figure(da, res["background_subtracted"], window=args.background_window), png)
 
     return _finish(ds, args, "eels", figure)
 
