@@ -170,17 +170,35 @@ def truth(section, ctx, figs):
         section["missing"] = "The truth store holds nothing that this session recovered."
 
 
+def _iodine_profile(ds):
+    """The pipeline's edge-signal profile across the particle edges, with its f·erfc(d/w) fit attached."""
+    from scipy.special import erfc
+
+    prof = ds["edge_profile"].copy()
+    w = float(ds["iodine_width_nm"]) if "iodine_width_nm" in ds else np.nan
+    f = float(ds["iodine_fraction_at_edge"]) if "iodine_fraction_at_edge" in ds else np.nan
+    d = np.asarray(prof["distance"].values, dtype=float)
+    prof.attrs.update(width_nm=w, width_nm_std=float(ds.get("iodine_width_nm_std", np.nan)),
+                      fit=np.where(d > 0, f * erfc(d / w), np.nan) if np.isfinite(w * f) else None)
+    return prof
+
+
 def _composite_groups(groups: dict):
     """(kind, group name, Dataset) of each composite/glass result found by its variables."""
-    operando = "timeline" in groups
+    operando = bool({"strain", "edx", "drift", "quantities"} & set(groups))
     for name, ds in sorted(groups.items()):
+        if "time" in ds.dims:                         # maps of the last frame
+            ds = ds.isel(time=-1)
         if {"centre", "sigma"} <= set(map(str, ds.data_vars)):
             yield "cl", name, ds
-        if "edge_signal" in ds and "edge" in ds["edge_signal"].dims:
+        if "edge_signal" in ds and ds["edge_signal"].ndim >= 2:
             yield "eels_edge", name, ds
-        for var in ds.data_vars:
-            if "iodine" in str(var) and ds[var].ndim == 1 and not str(var).endswith("_std"):
-                yield "iodine", name, ds[var]
+        if "edge_profile" in ds and "distance" in ds["edge_profile"].dims:
+            yield "iodine", name, _iodine_profile(ds)
+        else:
+            for var in ds.data_vars:
+                if "iodine" in str(var) and ds[var].ndim == 1 and not str(var).endswith("_std"):
+                    yield "iodine", name, ds[var]
         if "domain" in ds and ds["domain"].ndim == 2:
             yield "domains", name, ds
         if "diameter_nm" in ds and (name not in ("particles", "nucleation") or not operando):
@@ -204,7 +222,8 @@ def composite(section, ctx, figs):
             width = obj.attrs.get("width_nm")
             figs.add(section, f"iodine_profile_{slug}",
                      lambda obj=obj, width=width: comp.iodine_profile_figure(
-                         obj, width_nm=width, width_std_nm=obj.attrs.get("width_nm_std")),
+                         obj, width_nm=width, width_std_nm=obj.attrs.get("width_nm_std"),
+                         fit=obj.attrs.get("fit")),
                      f"Iodine across the particle/glass interface ({name}) with its erfc width.")
         elif kind == "domains":
             figs.add(section, f"eds_domains_{slug}",
