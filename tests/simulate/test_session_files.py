@@ -122,7 +122,7 @@ def test_session_toml_has_the_documented_keys(written, tree):
     assert [bias[k] for k in ("time", "voltage", "current", "el")] == header
     assert bias["units"] == {"time": "s", "voltage": "mV", "current": "nA"}
     assert bias["origin"] == tree["haadf/haadf"].attrs["acquired"] == "2026-03-11T10:00:00"
-    assert {"strain", "edx", "drift", "particles", "events", "interfaces"} <= set(doc["analysis"])
+    assert {"strain", "edx", "particles", "quantities", "events"} <= set(doc["analysis"])
     assert doc["analysis"]["edx"]["elements"] == ["Cs", "Pb", "Br", "Cl", "Al"]
 
 
