@@ -76,6 +76,32 @@ _CHANGE_POINT_SERIES = ("resistance_ohm", "el_intensity", "alcl3_thickness_nm", 
                         "crystallinity_emitter", "pb_particle_count")
 
 
+def _nucleation_event(nucleation: xr.Dataset | None, t: np.ndarray):
+    """Pb nucleation onset from the nucleation sites: the first metallic Pb particle born after frame 0.
+
+    Each site's nucleation frame is backtracked from its track (the ``nucleation`` step), so the onset
+    is exact to the frame rather than decided on a noisy count.
+    """
+    from ..operando import Event
+
+    if nucleation is None or "nucleation_frame" not in nucleation:
+        return None
+    frames = np.asarray(nucleation["nucleation_frame"].values)
+    kind = np.asarray(nucleation["kind"].values).astype(str) if "kind" in nucleation else np.full(
+        frames.shape, "Pb")
+    born = frames[(kind == "Pb") & (frames > 0)]
+    if born.size == 0:
+        return Event(name="pb_nucleation_onset", frame=-1, time_s=float("nan"), quantity="nucleation_frame",
+                     threshold=0.0, method="nucleation_sites",
+                     reason=f"not reached: no metallic Pb particle appears after frame 0 "
+                            f"({frames.size} site(s) tracked)")
+    k = int(born.min())
+    return Event(name="pb_nucleation_onset", frame=k, time_s=float(t[k]), quantity="nucleation_frame",
+                 threshold=0.0, method="nucleation_sites",
+                 reason=f"frame {k} ({t[k]:g} s): first of {born.size} metallic Pb particle(s) nucleated "
+                        "after frame 0 (site contrast backtracked along each track)")
+
+
 def _events(ctx: StepContext) -> xr.Dataset:
     from ..operando import change_point_event, events_table, onset_event, threshold_event
 
@@ -87,9 +113,14 @@ def _events(ctx: StepContext) -> xr.Dataset:
         events.append(threshold_event(v, s, threshold=p["cl_cathode_at_percent"], n_sigma=p["n_sigma"],
                                       times=t, name="cl_at_cathode", quantity="cl_cathode_at_percent",
                                       units="at.%"))
-    for name, quantity, direction in (("alcl3_onset", "alcl3_thickness_nm", "increase"),
-                                      ("pb_nucleation_onset", "pb_particle_count", "increase"),
-                                      ("lattice_collapse_onset", "crystallinity_emitter", "decrease")):
+    nuc = _nucleation_event(ctx.upstream.get("nucleation"), t)
+    if nuc is not None:
+        events.append(nuc)
+    series = [("alcl3_onset", "alcl3_thickness_nm", "increase"),
+              ("lattice_collapse_onset", "crystallinity_emitter", "decrease")]
+    if nuc is None:
+        series.insert(1, ("pb_nucleation_onset", "pb_particle_count", "increase"))
+    for name, quantity, direction in series:
         v, s = _column(tl, quantity)
         if v is None:
             continue
@@ -125,7 +156,8 @@ LEADING_STEPS = (
 TRAILING_STEPS = (
     Step("timeline", needs=("frames", "bias", "quantities"), optional=("bias", "quantities"), defaults={},
          run=_timeline, description="one row per frame"),
-    Step("events", needs=("timeline",), run=_events, description="degradation events",
+    Step("events", needs=("timeline", "nucleation"), optional=("nucleation",), run=_events,
+         description="degradation events",
          defaults={"cl_cathode_at_percent": 1.0, "n_sigma": 3.0, "change_points": True}),
     Step("correlations", needs=("timeline",), run=_correlations, defaults={"max_lag": 2, "n_boot": 2000},
          description="Spearman rho, lag and block-bootstrap interval against R and EL"),

@@ -59,12 +59,13 @@ def _device_rows(res: xr.DataTree, truth: xr.DataTree) -> list[dict]:
         _row(rows, "Pb nanoparticles", "count", tl["pb_particle_count"].values, count, "per frame")
     if "events" in res.children and parts is not None:
         ev = res["events"].to_dataset()
-        born = parts["nucleation_frame"].values[(parts["phase_name"].values == "Pb")
-                                                & ~parts["preexisting"].values]
-        born = born[born > 0]
+        metal = parts["phase_name"].values == "Pb"
+        count = ((parts["radius_nm"].values > 0) & metal).sum(axis=1)
+        more = np.flatnonzero(count > count[0])
         got = _event_frame(ev, "pb_nucleation_onset")
-        if got is not None and born.size:
-            _row(rows, "Pb nucleation onset", "frame", [got], [born.min()], "first new metallic Pb particle")
+        if got is not None:
+            _row(rows, "Pb nucleation onset", "frame", [got], [more[0] if more.size else -1],
+                 "first frame with more metallic Pb particles than frame 0 (-1: none)")
         al = t["alcl3_thickness_nm"].values if "alcl3_thickness_nm" in t else None
         got = _event_frame(ev, "alcl3_onset")
         if got is not None and al is not None and np.any(al > 0):
@@ -76,7 +77,10 @@ def _device_rows(res: xr.DataTree, truth: xr.DataTree) -> list[dict]:
                 _row(rows, f"HAADF drift {axis}", "px", d[f"shift_{axis}_px"].values,
                      dt[f"shift_{axis}_px"].values, "per frame")
     if tl is not None:
-        for col, tv, units in (("voltage_V", "voltage_V", "V"), ("el_intensity", "el_intensity", "a.u."),
+        if "el_intensity" in tl and "el_intensity" in t:     # the log's EL is in detector units
+            el, el_t = tl["el_intensity"].values, t["el_intensity"].values
+            _row(rows, "EL relative to frame 0", "1", el / el[0], el_t / el_t[0], "per frame")
+        for col, tv, units in (("voltage_V", "voltage_V", "V"),
                                ("cl_fraction_edx", "mean_cl_fraction", "1"),
                                ("cl_fraction_vegard", "mean_cl_fraction", "1")):
             if col in tl and tv in t:
