@@ -167,3 +167,14 @@ def test_timeline_joins_bias_and_quantities_with_cumulative_dose(toy_session):
     assert set(corr["against"].values) <= {"resistance_ohm", "el_intensity"}
     assert np.all(np.abs(corr["rho"].values) <= 1)
     assert (summary.out / "tables" / "timeline.csv").is_file()
+
+
+def test_calibration_override_sets_pixel_size_and_metadata(toy_session):
+    text = toy_session.read_text()
+    head, sep, tail = text.partition('[modality.eds]')
+    override = "[modality.haadf.calibration]\npixel_size_nm = 2.5\nbeam_energy_keV = 200.0\n\n"
+    toy_session.write_text(head + override + sep + tail)
+    _, inputs = check_session(toy_session, steps=STEPS)
+    da = inputs.sources["haadf"].read(0)
+    np.testing.assert_allclose(np.diff(da["x"].values), 2.5)
+    assert da.attrs["beam_energy_keV"] == 200.0 and da["x"].attrs["units"] == "nm"

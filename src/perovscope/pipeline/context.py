@@ -50,7 +50,16 @@ class FrameSource:
         elif self.stack is not None and index:
             raise InputError(f"{path}: has no time dimension, so it holds one frame, not frame {index}")
         if self.calibration:
-            da = da.assign_attrs({**da.attrs, **dict(self.calibration)})
+            cal = dict(self.calibration)
+            px = cal.pop("pixel_size_nm", None)
+            if px is not None:          # the session's pixel size replaces the file's spatial calibration
+                import numpy as np
+
+                for dim in ("y", "x", "scan_y", "scan_x"):
+                    if dim in da.dims:
+                        da = da.assign_coords({dim: (dim, np.arange(da.sizes[dim]) * float(px),
+                                                     {"units": "nm"})})
+            da = da.assign_attrs({**da.attrs, **cal})
         return da
 
 
