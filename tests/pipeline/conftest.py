@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import xarray as xr
 
@@ -45,11 +44,6 @@ def run_all(tree, params: dict | None = None) -> dict:
 DEVICE = dict()
 
 
-@pytest.fixture(scope="session")
-def tools():
-    return type("Tools", (), {"run_step": staticmethod(run_step), "run_all": staticmethod(run_all)})
-
-
 def _session(seed):
     from perovscope.simulate import simulate_device
 
@@ -67,8 +61,3 @@ TEST_SEED = 3
 def device_session():
     """Validation session (seed 3, not used for tuning) through every step: (tree, results)."""
     return _session(TEST_SEED)
-
-
-def grid_points(shape):
-    r, c = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
-    return np.stack([r.ravel(), c.ravel(), np.ones(r.size)])
