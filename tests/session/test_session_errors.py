@@ -19,24 +19,34 @@ def _edit(toml, old, new):
     toml.write_text(text.replace(old, new, 1))
 
 
+def _rewrite(path, sig):
+    """Write a signal dict read by RosettaSciIO back as HyperSpy file (the writer's required keys)."""
+    from rsciio.hspy import file_writer
+
+    path.unlink()
+    for key in ("tmp_parameters", "learning_results", "models"):
+        sig.setdefault(key, {})
+    sig.setdefault("attributes", {"_lazy": False})
+    sig.setdefault("package_info", {"name": "perovscope", "version": "test"})
+    file_writer(str(path), sig, show_progressbar=False)
+
+
 def _strip_timestamp(path):
-    from rsciio.hspy import file_reader, file_writer
+    from rsciio.hspy import file_reader
 
     sig = file_reader(str(path))[0]
     sig["metadata"]["General"].pop("date", None)
     sig["metadata"]["General"].pop("time", None)
-    path.unlink()
-    file_writer(str(path), sig)
+    _rewrite(path, sig)
 
 
 def _reshape_frame(path):
-    from rsciio.hspy import file_reader, file_writer
+    from rsciio.hspy import file_reader
 
     sig = file_reader(str(path))[0]
     sig["data"] = sig["data"][:-2]
     sig["axes"][0]["size"] -= 2
-    path.unlink()
-    file_writer(str(path), sig)
+    _rewrite(path, sig)
 
 
 def _log_rows(toml, transform):

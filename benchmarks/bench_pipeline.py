@@ -1,0 +1,96 @@
+"""The whole session: ``perovscope run`` end to end, and the pipeline's overhead over the engines.
+
+Run: ``.venv/bin/python -m benchmarks.bench_pipeline [--frames 8]``. Writes ``results/pipeline.json``:
+
+* ``end_to_end``: the default simulated device session written as instrument files, then
+  ``perovscope run`` (every step and the report) in a child process: wall time and peak RSS.
+* ``overhead``: the same analysis steps called directly on the in-memory session
+  (``StepContext.from_tree``, frames stacked in a loop, no store, no cache) against ``run_session`` on
+  the files (reading, fingerprints, atomic writes, provenance, tables): the ratio − 1 is the overhead.
+* ``demo``: ``make demo``'s commands (device + composite sessions), wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PS = [sys.executable, "-m", "perovscope.cli"]
+
+
+def _child(cmd: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MiB) of one child process."""
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - t0, max(peak, before) / 1024
+
+
+def _direct(frames: int) -> float:
+    from perovscope.pipeline.context import StepContext
+    from perovscope.pipeline.steps import STEPS
+    from perovscope.simulate import simulate_device
+
+    tree = simulate_device(seed=0, n_frames=frames)
+    ctx = StepContext.from_tree(tree)
+    import xarray as xr
+
+    t0 = time.perf_counter()
+    results = {}
+    for step in STEPS:
+        ups = {n: results[n] for n in step.needs if n in results}
+        c = ctx.with_(params=dict(step.defaults), upstream=ups)
+        if step.run is not None:
+            results[step.name] = step.run(c)
+            continue
+        prepared = step.prepare(c) if step.prepare else {}
+        ds = xr.concat([step.frame(c, i, prepared) for i in range(c.n_frames)], dim="time",
+                       combine_attrs="override")
+        results[step.name] = step.finish(c, ds) if step.finish else ds
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=8)
+    args = ap.parse_args()
+    out = {"frames": args.frames, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "device"
+        out["simulate_as_files_s"], _ = _child([*PS, "simulate", "device", "--as-files", str(folder),
+                                                "--frames", str(args.frames), "--quiet"])
+        wall, rss = _child([*PS, "run", str(folder / "session.toml"), "--quiet"])
+        out["end_to_end"] = {"wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1)}
+        prov = json.loads((folder / "results" / "provenance.json").read_text())
+        steps_s = sum(r.get("seconds", 0) for r in prov["steps"].values())
+        out["end_to_end"]["steps_s"] = round(steps_s, 2)
+        from perovscope.pipeline import run_session
+
+        t0 = time.perf_counter()
+        run_session(folder / "session.toml", force=["all"], quiet=True)
+        pipe = time.perf_counter() - t0
+    direct = _direct(args.frames)
+    out["overhead"] = {"run_session_s": round(pipe, 2), "engines_direct_s": round(direct, 2),
+                       "overhead": round(pipe / direct - 1, 3)}
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = Path(tmp)
+        t0 = time.perf_counter()
+        subprocess.run(["make", "demo", f"DEMO={demo / 'demo'}"], cwd=HERE.parent, check=True,
+                       stdout=subprocess.DEVNULL)
+        out["demo_s"] = round(time.perf_counter() - t0, 1)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "pipeline.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
