@@ -110,7 +110,8 @@ def timeline_figure(timeline, *, events=None, panels=TIMELINE_PANELS, interface_
         return message_figure("no timeline quantities in this session")
     fig = new_figure(width_in, 0.25 + 0.85 * len(rows))
     axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
-    evts = reached_events(events)
+    # the decided degradation events are drawn; change points of single series stay in the events table
+    evts = [(n, te) for n, te in reached_events(events) if not n.startswith("change_")]
     for ax, (name, unit, cols) in zip(axes, rows, strict=True):
         factor, shown = scaled_unit(timeline[cols[0][0]].values, unit)
         for k, (col, legend) in enumerate(cols):
@@ -132,9 +133,12 @@ def timeline_figure(timeline, *, events=None, panels=TIMELINE_PANELS, interface_
         for _, te in evts:
             ax.axvline(te, color="0.35", ls="--", lw=0.6, zorder=0)
     top = axes[0]
-    for k, (n, te) in enumerate(evts):
-        top.annotate(n.replace("_", " "), xy=(te, 1.0), xycoords=("data", "axes fraction"),
-                     xytext=(1.5, 1.0 + 6.0 * (k % 2)), textcoords="offset points", rotation=0,
+    at: dict[float, list[str]] = {}
+    for n, te in evts:                          # events of one frame share one stacked label
+        at.setdefault(te, []).append(n.replace("_", " ").replace(" onset", ""))
+    for k, (te, names) in enumerate(sorted(at.items())):
+        top.annotate("\n".join(names), xy=(te, 1.0), xycoords=("data", "axes fraction"),
+                     xytext=(1.5, 1.0 + 7.0 * (k % 2)), textcoords="offset points", rotation=0,
                      fontsize=5.5, color="0.2", ha="left", va="bottom", annotation_clip=False)
     axes[-1].set_xlabel("time (s)")
     span = float(np.nanmax(t) - np.nanmin(t)) if t.size > 1 else 1.0
