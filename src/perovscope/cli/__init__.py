@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "diffraction_cmd",
     "imaging_cmd",
     "spectroscopy_cmd",
+    "bulk_cmd",
     "view_cmd",
     "report_cmd",
 )

@@ -1,0 +1,1 @@
+"""Figures of the bulk techniques, one module per technique (matplotlib imported inside functions)."""
