@@ -7,7 +7,8 @@ what to do. The command-line interface prints that one line and exits with statu
 
 from __future__ import annotations
 
-__all__ = ["PerovscopeError", "InputError", "FormatError", "CalibrationError", "FitError"]
+__all__ = ["PerovscopeError", "InputError", "FormatError", "CalibrationError", "FitError",
+           "PerovscopeWarning", "CalibrationWarning"]
 
 
 class PerovscopeError(Exception):
@@ -28,3 +29,11 @@ class CalibrationError(PerovscopeError):
 
 class FitError(PerovscopeError):
     """A fit cannot be set up (too few points, no start values); per-pixel failures give NaN instead."""
+
+
+class PerovscopeWarning(UserWarning):
+    """Something the user should know that did not stop the analysis (the CLI prints it as one line)."""
+
+
+class CalibrationWarning(PerovscopeWarning):
+    """Metadata disagree with what the data measure (disk radius, pixel size); the data were used."""

@@ -20,54 +20,18 @@ import xarray as xr
 
 from ..errors import FitError, InputError
 from .calibration import Calibration, calibration_from_coords, pixel_size_from_convergence
-from .detector import disk_mask, electron_wavelength_nm
-from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks, synthetic_probe
+from .detector import disk_mask
+from .disks import DISK_FIELDS, BraggDisks, disk_model_parameters, find_bragg_disks
 from .lattice import REASONS, LatticeFit, auto_basis, fit_lattice
 from .phase_map import candidate_lattices, match_phases, pattern_basis
+from .probe import estimate_probe, measure_probe
 from .strain import auto_reference_mask, reference_basis, rotate_strain, strain_from_basis
-from .virtual import _single_thread_blas, beam_centre, virtual_images
+from .virtual import _single_thread_blas, virtual_images
 
 __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
 
 _N_STATS = 2  # total counts, counts inside the central (bright-field) disk
 _POST_BLOCK = 4096  # patterns per block of the in-memory lattice/phase fits
-
-
-def _mean_pattern(da: xr.DataArray, max_patterns: int = 512) -> np.ndarray:
-    """Mean of up to ``max_patterns`` patterns spread evenly over the scan (one cheap partial read)."""
-    nav = da.dims[:-2]
-    flat = da.stack(_p=nav) if len(nav) > 1 else da.rename({nav[0]: "_p"})
-    n = flat.sizes["_p"]
-    idx = np.unique(np.linspace(0, n - 1, min(n, max_patterns)).astype(int))
-    return np.asarray(flat.isel(_p=idx).mean("_p").values, float)
-
-
-def estimate_probe(da: xr.DataArray, *, calibration: Calibration | None = None) -> np.ndarray:
-    """A probe template for ``da``: from the convergence angle when calibrated, else from the data.
-
-    With ``convergence_semiangle_mrad``, ``beam_energy_keV`` and a detector in 1/nm the disk radius is
-    ``α/λ`` [1]_; otherwise the bright-field disk of the mean pattern gives the radius and edge width.
-    """
-    cal = calibration or calibration_from_coords(da)
-    a, e = da.attrs.get("convergence_semiangle_mrad"), da.attrs.get("beam_energy_keV")
-    mean = _mean_pattern(da)
-    cy, cx = beam_centre(mean)
-    # disk edge = steepest fall of the azimuthally averaged profile (a smooth halo never falls faster)
-    yy, xx = np.indices(mean.shape)
-    rb = np.round(2 * np.hypot(yy - cy, xx - cx)).astype(int)
-    cnt = np.bincount(rb.ravel())
-    prof = np.bincount(rb.ravel(), mean.ravel()) / np.maximum(cnt, 1)
-    filled = cnt > 0                     # 0.5-px bins without a pixel centre: interpolate
-    prof = np.interp(np.arange(len(prof)), np.flatnonzero(filled), prof[filled])
-    n = min(len(prof), min(mean.shape))
-    r_edge = 0.5 * (np.argmin(np.diff(np.convolve(prof[:n], np.ones(3) / 3, mode="same"))[1:-1]) + 1.5)
-    h = int(np.ceil(1.6 * r_edge + 3))
-    iy, ix = int(round(cy)), int(round(cx))
-    crop = np.pad(mean - np.median(mean), h)[iy:iy + 2 * h + 1, ix:ix + 2 * h + 1]
-    r_px, edge = disk_model_parameters(crop, radius_guess=r_edge)
-    if a and e and cal.pixel_size_inv_nm:
-        r_px = float(a) * 1e-3 / electron_wavelength_nm(float(e)) / cal.pixel_size_inv_nm
-    return synthetic_probe(r_px, edge_px=min(max(edge, 0.3), 1.5))
 
 
 #: Patterns processed together inside a chunk: 32 keeps the FFT and fit intermediates (a few MB)
@@ -110,18 +74,25 @@ def _scan_chunks(da: xr.DataArray, chunk_bytes: int) -> dict:
 
 def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | None = None,
                     bad_mask=None, max_disks: int = 48, chunk_bytes: int = 32 * 2**20,
-                    **options) -> xr.Dataset:
+                    probe_radius_px: float | None = None, **options) -> xr.Dataset:
     """Bragg disks of every pattern (lazy over the scan chunks of ``da``), as an xarray Dataset.
 
     Variables over ``(..., disk)``: ``y``, ``x`` (detector px), ``intensity``, ``snr``, ``quality``,
     ``sigma_y``, ``sigma_x``; over the scan: ``total_counts``, ``bf_counts``. ``options`` go to
     :func:`.disks.find_bragg_disks` (``min_snr``, ``refine``, ...). A dask-backed ``da`` is split
     further where its chunks exceed ``chunk_bytes`` (memory is bounded by workers × chunk size).
+    Without a ``probe`` the template is measured from the data (:func:`.probe.measure_probe`, radius
+    ``probe_radius_px`` when given) and the cross-check with the metadata is kept in the attributes
+    (``probe_radius_source``, ``probe_radius_measured_px``, ``probe_radius_metadata_px``, ``probe_note``).
     """
     if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
         raise InputError(f"expected a 4D-STEM DataArray with detector dims ('ky', 'kx'), got {da.dims}")
-    probe = estimate_probe(da, calibration=calibration) if probe is None else np.asarray(probe, float)
     cal = calibration or calibration_from_coords(da)
+    if probe is None:
+        estimate = measure_probe(da, calibration=cal, probe_radius_px=probe_radius_px)
+        probe, probe_attrs = estimate.template, estimate.attrs()
+    else:
+        probe, probe_attrs = np.asarray(probe, float), {"probe_radius_source": "template given"}
     centre = cal.centre
     model = disk_model_parameters(probe)
     radius = model[0]
@@ -156,6 +127,7 @@ def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | 
     for n in ("y", "x", "sigma_y", "sigma_x"):
         ds[n].attrs["units"] = "px"
     ds["intensity"].attrs["units"] = "counts"
+    ds.attrs.update(probe_attrs)
     ds.attrs.update(probe_radius_px=radius, calibration=cal.to_attrs())
     return ds
 
@@ -205,6 +177,9 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         frame, ``e_tt`` (tangential), ``e_nn`` (normal), ``e_tn`` and their ``*_std``.
     disks : xarray.Dataset, optional
         Result of :func:`bragg_disks_map` to reuse (skips the pass over the data).
+    **options
+        Passed to :func:`bragg_disks_map`: ``probe_radius_px`` (set the disk radius by hand),
+        ``max_disks``, ``chunk_bytes``, and the disk-detection options (``min_snr``, ``refine``, ...).
 
     Returns
     -------
@@ -319,6 +294,7 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
         ds["phase_confidence"] = (nav, out["phase_confidence"], {"units": "1"})
         ds["lattice_parameter_nm"] = (nav, out["lattice_parameter_nm"], {"units": "nm"})
         ds["cl_fraction"] = (nav, out["cl_fraction"], {"units": "1", "long_name": "Vegard Cl fraction x"})
+    ds.attrs.update({k: v for k, v in disks.attrs.items() if k.startswith("probe_")})
     ds.attrs.update(note=note, probe_radius_px=radius, basis=G.tolist(), reference_basis=G0.tolist(),
                     basis_units=cal.units,
                     calibration=cal.to_attrs(), signal="map",
