@@ -8,6 +8,9 @@ Run: ``.venv/bin/python -m benchmarks.bench_pipeline [--frames 8]``. Writes ``re
   (``StepContext.from_tree``, frames stacked in a loop, no store, no cache) against ``run_session`` on
   the files (reading, fingerprints, atomic writes, provenance, tables): the ratio − 1 is the overhead.
 * ``demo``: ``make demo``'s commands (device + composite sessions), wall time.
+* ``memory_budget``: a session whose 4D-STEM data are about 4× ``--memory-budget`` (4 frames of a
+  64×64 scan on a 128×128 detector, 128 MiB per frame in memory, budget 128 MiB), run with that
+  budget in a child process: peak RSS against the target budget + 512 MiB.
 """
 
 from __future__ import annotations
@@ -59,6 +62,18 @@ def _direct(frames: int) -> float:
     return time.perf_counter() - t0
 
 
+def _budget_session(tmp: Path, budget_mib: int = 128) -> dict:
+    folder = tmp / "budget"
+    _child([*PS, "simulate", "device", "--as-files", str(folder), "--frames", "4", "--scan", "64", "64",
+            "--detector", "128", "128", "--quiet"])
+    data_mib = 4 * 64 * 64 * 128 * 128 * 2 / 2**20  # uint16 counts in memory
+    wall, rss = _child([*PS, "run", str(folder / "session.toml"), "--quiet", "--memory-budget",
+                        f"{budget_mib}MiB"])
+    return {"budget_mib": budget_mib, "data_mib": round(data_mib), "wall_s": round(wall, 1),
+            "peak_rss_mib": round(rss, 1), "target_mib": budget_mib + 512,
+            "met": bool(rss <= budget_mib + 512)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=8)
@@ -81,6 +96,8 @@ def main() -> None:
     direct = _direct(args.frames)
     out["overhead"] = {"run_session_s": round(pipe, 2), "engines_direct_s": round(direct, 2),
                        "overhead": round(pipe / direct - 1, 3)}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["memory_budget"] = _budget_session(Path(tmp))
     with tempfile.TemporaryDirectory() as tmp:
         demo = Path(tmp)
         t0 = time.perf_counter()

@@ -26,7 +26,7 @@ from .context import Step, StepContext
 from .inputs import SessionInputs, resolve_inputs
 from .progress_lines import StepProgress
 from .session import Session, load_session
-from .store import group_attrs, init_store, read_group, work_dir, write_dataset, write_group, write_text
+from .store import GroupCache, group_attrs, init_store, work_dir, write_dataset, write_group, write_text
 
 __all__ = ["RunSummary", "run_session", "check_session", "all_steps", "step_options"]
 
@@ -252,6 +252,7 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
     fps = Fingerprints(work_dir(out) / "fingerprints.json")
     summary = RunSummary(out=out)
     records, keys = {}, {}
+    groups = GroupCache(out)
     available = set(inputs.sources) | ({"bias_log"} if inputs.bias_log is not None else set())
     client, sched = _scheduler(scheduler, workers)
     n_cores = len(client.scheduler_info()["workers"]) if client else 1
@@ -285,7 +286,7 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
                                             version=__version__, upstream=upstream, inputs=files,
                                             forced=forced)
                     _execute(step, session, inputs, out=out, key=key, params=params, record=record,
-                             sched=sched, batch=batch, quiet=quiet, summary=summary)
+                             sched=sched, batch=batch, quiet=quiet, summary=summary, groups=groups)
                     summary.ran.append(step.name)
                 summary.why[step.name] = record["why"]
                 records[step.name] = record
@@ -295,15 +296,15 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
         fps.save()
         if client is not None:
             client.close()
-    _finish(out, session, inputs, records, previous, summary, t_run)
+    _finish(out, session, inputs, records, previous, summary, t_run, groups)
     return summary
 
 
 def _execute(step: Step, session: Session, inputs: SessionInputs, *, out: Path, key: str, params: Mapping,
-             record: dict, sched, batch: int, quiet: bool, summary: RunSummary) -> None:
+             record: dict, sched, batch: int, quiet: bool, summary: RunSummary, groups: GroupCache) -> None:
     t0 = time.perf_counter()
     start = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    upstream = {n: read_group(out, n) for n in step.needs if group_attrs(out, n) is not None}
+    upstream = {n: groups.read(n) for n in step.needs if group_attrs(out, n) is not None}
     ctx = StepContext(params=dict(params), upstream=upstream, sources=inputs.sources, frames=inputs.frames,
                       layers=session.layers, bias_log=inputs.bias_log)
     progress = StepProgress(step.name, ctx.n_frames if step.frame else 1, quiet=quiet)
@@ -325,10 +326,10 @@ def _execute(step: Step, session: Session, inputs: SessionInputs, *, out: Path, 
 
 
 def _finish(out: Path, session: Session, inputs: SessionInputs, records: dict, previous: dict,
-            summary: RunSummary, t_run: float) -> None:
+            summary: RunSummary, t_run: float, groups: GroupCache) -> None:
     from .tables import write_tables
 
-    write_tables(out)
+    write_tables(out, read=groups.read)
     warnings = []
     for name in records:
         attrs = group_attrs(out, name) or {}

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["STORE", "init_store", "write_group", "write_dataset", "read_group", "group_attrs", "write_text",
-           "open_session_results", "work_dir"]
+__all__ = ["STORE", "GroupCache", "init_store", "write_group", "write_dataset", "read_group", "group_attrs",
+           "write_text", "open_session_results", "work_dir"]
 
 #: Name of the zarr DataTree inside the results folder.
 STORE = "results.zarr"
@@ -104,6 +104,29 @@ def read_group(out: Path, name: str) -> xr.Dataset:
     """Group ``name`` loaded into memory."""
     with xr.open_zarr(Path(out) / STORE / name, consolidated=False) as ds:
         return ds.load()
+
+
+class GroupCache:
+    """Groups of one results store read once: a group is read again only after it was rewritten.
+
+    A rewritten group is a new directory (written aside and renamed), so the inode, size and time of
+    its ``.zattrs`` tell a fresh group from the one read before; the data always come from the store,
+    so a straight run and a resumed one see the same bytes.
+    """
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self._memo: dict[str, tuple[tuple, xr.Dataset]] = {}
+
+    def read(self, name: str) -> xr.Dataset:
+        """Group ``name`` (see :func:`read_group`)."""
+        st = (self.out / STORE / name / ".zattrs").stat()
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = self._memo.get(name)
+        if hit is None or hit[0] != sig:
+            hit = (sig, read_group(self.out, name))
+            self._memo[name] = hit
+        return hit[1]
 
 
 def write_text(path: Path, text: str) -> Path:

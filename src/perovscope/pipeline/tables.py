@@ -30,13 +30,18 @@ def table_csv(ds: xr.Dataset) -> str:
     return head + frame.to_csv()
 
 
-def write_tables(out: Path) -> list[Path]:
-    """Write ``RESULTS/tables/<group>.csv`` for every table group present; returns the paths."""
+def write_tables(out: Path, *, read=None) -> list[Path]:
+    """Write ``RESULTS/tables/<group>.csv`` for every table group present; returns the paths.
+
+    ``read(name) -> Dataset`` reads a group (default :func:`.store.read_group`; the runner passes its
+    :class:`.store.GroupCache`).
+    """
+    read = read or (lambda name: read_group(out, name))
     written = []
     for name in TABLE_GROUPS:
         if group_attrs(out, name) is None:
             continue
-        ds = read_group(out, name)
+        ds = read(name)
         written.append(write_text(Path(out) / "tables" / f"{name}.csv", table_csv(ds)))
     return written
 
