@@ -56,3 +56,14 @@ def test_table_printing_has_units_and_json_rows_drop_nan():
     assert lines[0].split() == ["tau", "sample"] and lines[1].split() == ["ns"]
     assert lines[2].split() == ["1", "a"] and lines[3].split() == ["—", "b"]
     assert table_rows(table) == [{"tau": 1.0, "sample": "a"}, {"tau": None, "sample": "b"}]
+
+
+def test_bulk_help_lists_every_technique_present(capsys):
+    from perovscope.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bulk", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("trpl", "dsc", "tga", "impedance", "pl", "plqy", "colour", "uvvis"):
+        assert name in out

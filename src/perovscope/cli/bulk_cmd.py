@@ -35,7 +35,7 @@ def register(subparsers) -> None:
             if exc.name != f"{__package__}.bulk.{module_name}":
                 raise
             continue
-        tparser = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        tparser = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.__doc__)
         module.add_arguments(tparser)
         add_common_arguments(tparser, name)
         tparser.set_defaults(func=lambda args, m=module, n=name: run_technique(m, n, args))
