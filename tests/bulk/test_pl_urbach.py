@@ -94,3 +94,19 @@ def test_bad_input_raises():
         urbach_energy(y, np.r_[E[:5], E[4], E[6:]])
     with pytest.raises(InputError, match="kind"):
         urbach_energy(y, E, kind="raman")
+
+
+def test_labelled_urbach_from_a_wavelength_axis():
+    import xarray as xr
+
+    from perovscope.bulk.pl import to_wavelength_axis
+    from perovscope.bulk.pl_xr import urbach
+
+    y = _pl_with_tail(2, seed=5)
+    lam, y_lam = to_wavelength_axis(y, E)
+    da = xr.DataArray(y_lam, dims=("time", "wavelength"),
+                      coords={"time": [0.0, 1.0], "wavelength": ("wavelength", lam, {"units": "nm"})})
+    ds = urbach(da)  # the Jacobian brings it back onto the energy axis
+    direct = urbach_energy(y, E)
+    np.testing.assert_allclose(ds["urbach_energy"].values, direct.energy, rtol=1e-6)
+    assert ds["urbach_energy"].attrs["units"] == "eV" and list(ds["time"].values) == [0.0, 1.0]

@@ -56,12 +56,14 @@ def analyse(args):
 
     lam, raw, _, names, notes, arrays = load_spectra(args.files, axis=args.axis, target="wavelength",
                                                      jacobian=False)
-    quantity = args.quantity or arrays[0].attrs.get("quantity", "absorbance")
+    kinds = {a.attrs.get("quantity", "absorbance") for a in arrays}
+    if args.quantity is None and len(kinds) > 1:
+        raise InputError(f"the files hold different quantities ({', '.join(sorted(kinds))}); analyse them "
+                         "separately or set --quantity")
+    quantity = args.quantity or kinds.pop()
     if quantity not in ("absorbance", "transmittance", "reflectance", "absorption_coefficient"):
         notes.append(f"the values ({quantity}) were taken as absorbance; set --quantity otherwise")
         quantity = "absorbance"
-    if args.quantity is None and any(a.attrs.get("quantity") != quantity for a in arrays):
-        raise InputError("the files hold different quantities; analyse them separately or set --quantity")
     a = absorbance_from(raw, quantity, thickness_cm=args.thickness_cm)
     a_units = "1/cm" if (args.thickness_cm or quantity == "absorption_coefficient") else "1"
     try:

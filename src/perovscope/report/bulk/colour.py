@@ -22,9 +22,11 @@ def chromaticity_diagram(ax, locus_lam, locus_x, locus_y, points, labels, white,
     ticks, the white point and the points with their dominant-wavelength lines."""
     keep = locus_lam <= 700
     lx, ly, ll = locus_x[keep], locus_y[keep], locus_lam[keep]
-    colours = _locus_rgb(ll)
-    for i in range(ll.size - 1):
-        ax.plot(lx[i:i + 2], ly[i:i + 2], color=colours[i], lw=1.6, solid_capstyle="butt")
+    from matplotlib.collections import LineCollection
+
+    points_xy = np.column_stack([lx, ly])
+    segments = np.stack([points_xy[:-1], points_xy[1:]], axis=1)
+    ax.add_collection(LineCollection(segments, colors=_locus_rgb(ll[:-1]), linewidths=1.6, capstyle="butt"))
     ax.plot([lx[-1], lx[0]], [ly[-1], ly[0]], color="0.5", lw=0.8, ls="--")
     for mark in (460, 480, 500, 520, 540, 560, 580, 600, 620):
         j = int(np.argmin(np.abs(ll - mark)))

@@ -85,7 +85,7 @@ def pl_figure(results):
     pk = float(ds["peak"].values[0])
     fw = float(ds["fwhm"].values[0])
     ax.set_title(f"peak {pk:.4g}, FWHM {fw:.3g} {'eV' if dim == 'energy' else 'nm'}", fontsize=6.5)
-    ax.legend(fontsize=5, loc="upper right")
+    ax.legend(fontsize=5, loc="best")
     (axr if fitted else ax).set_xlabel(_axis_label(dim))
     if not fitted:
         ax.tick_params(labelbottom=True)
