@@ -13,6 +13,13 @@ from perovscope.errors import InputError
 LAM = np.arange(360.0, 830.0, 0.25)
 
 
+def _colour_science():
+    """colour-science, imported without leaking its numpy print setting (legacy="1.13") into the session."""
+    with np.printoptions():
+        import colour
+    return colour
+
+
 def _line(centre, width=0.05):
     """A narrow emission line on a fine local grid (the colour integrals see only this range)."""
     lam = np.arange(centre - 1.0, centre + 1.0, 0.002)
@@ -23,7 +30,7 @@ CMF_520 = (0.06327, 0.71000, 0.07825)
 
 
 def test_shipped_table_is_the_cie_1931_observer_of_colour_science():
-    import colour
+    colour = _colour_science()
 
     from perovscope.bulk.colour import cmfs_1931
 
@@ -48,7 +55,7 @@ def test_monochromatic_line_lies_on_the_spectral_locus_at_520_nm():
 
 @pytest.mark.parametrize("centre", [450.0, 480.0, 560.0, 600.0, 640.0])
 def test_lines_across_the_visible_match_colour_science(centre):
-    import colour
+    colour = _colour_science()
 
     lam, y = _line(centre)
     c = chromaticity_of(y, lam)
@@ -58,7 +65,7 @@ def test_lines_across_the_visible_match_colour_science(centre):
 
 
 def test_dominant_wavelength_and_purity_agree_with_colour_science_on_random_colours():
-    import colour
+    colour = _colour_science()
 
     rng = np.random.default_rng(0)
     xy = rng.uniform(0.1, 0.6, (25, 2))

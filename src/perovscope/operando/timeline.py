@@ -12,8 +12,6 @@ References
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import InputError
+from ..tabular import csv_text, write_text_atomic
 from .clock import cumulative_dose
 
 __all__ = ["build_timeline", "timeline_to_csv"]
@@ -121,19 +120,6 @@ def build_timeline(frames: xr.Dataset, bias: xr.Dataset, *quantities: xr.Dataset
     return ds.set_xindex("frame")
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def units_path(path) -> Path:
     """The units file written beside a table: ``timeline.csv`` → ``timeline.units.csv``."""
     path = Path(path)
@@ -169,7 +155,7 @@ def timeline_to_csv(ds: xr.Dataset, path) -> tuple[Path, Path]:
         units[str(name)] = str(var.attrs.get("units", ""))
     table = pd.DataFrame(columns)
     unit_table = pd.DataFrame({"column": list(units), "units": list(units.values())})
-    _atomic_write(path, lambda fh: table.to_csv(fh, index=False, na_rep="NaN", lineterminator="\n"))
+    write_text_atomic(path, csv_text(table, index=False, na_rep="NaN"))
     upath = units_path(path)
-    _atomic_write(upath, lambda fh: unit_table.to_csv(fh, index=False, lineterminator="\n"))
+    write_text_atomic(upath, csv_text(unit_table, index=False))
     return path, upath

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..tabular import write_text_atomic
+
 __all__ = ["STORE", "GroupCache", "init_store", "write_group", "write_dataset", "read_group", "group_attrs",
            "write_text", "open_session_results", "work_dir"]
 
@@ -131,12 +133,7 @@ class GroupCache:
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text)
 
 
 def open_session_results(out) -> xr.DataTree:

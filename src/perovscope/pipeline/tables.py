@@ -12,6 +12,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..tabular import csv_text
 from .store import group_attrs, read_group, write_text
 
 __all__ = ["TABLE_GROUPS", "write_tables", "table_csv"]
@@ -27,7 +28,7 @@ def table_csv(ds: xr.Dataset) -> str:
     frame = ds[keep].to_dataframe()  # coordinates (frame, time_s) come along as columns
     units = {str(n): ds[n].attrs.get("units", "") for n in list(ds.coords) + keep if ds[n].attrs.get("units")}
     head = "# units: " + ", ".join(f"{k}={v}" for k, v in units.items()) + "\n" if units else ""
-    return head + frame.to_csv()
+    return head + csv_text(frame)
 
 
 def write_tables(out: Path, *, read=None) -> list[Path]:

@@ -98,14 +98,12 @@ def format_table(table) -> str:
 
 
 def _write_csv(table, path: Path) -> None:
-    import os
+    from ...tabular import csv_text, write_text_atomic
 
     units = {c: str(table[c].attrs["units"]) for c in table.variables if table[c].attrs.get("units")}
     head = "# units: " + ", ".join(f"{k}={v}" for k, v in units.items()) + "\n" if units else ""
     frame = table.to_dataframe().reset_index(drop="row" in table.dims)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(head + frame.to_csv(index=False))
-    os.replace(tmp, path)
+    write_text_atomic(path, head + csv_text(frame, index=False))
 
 
 def run_technique(module, technique: str, args) -> int:
