@@ -14,15 +14,9 @@ use, so ``import perovscope`` stays light.
 """
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 
 from . import dims, errors
 from .errors import CalibrationError, FitError, FormatError, InputError, PerovscopeError
-
-try:
-    __version__ = version("perovscope")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
 
 _AREAS = ("io", "simulate", "diffraction", "imaging", "interfaces", "spectroscopy", "operando", "pipeline",
           "report", "viewer")
@@ -33,7 +27,20 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("perovscope")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0.0.0"
+
+
 def __getattr__(name: str):
     if name in _AREAS:
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "__version__":  # read from the installed metadata on first use (PEP 562)
+        value = _version()
+        globals()["__version__"] = value
+        return value
     raise AttributeError(f"module 'perovscope' has no attribute {name!r}")

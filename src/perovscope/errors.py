@@ -8,7 +8,7 @@ what to do. The command-line interface prints that one line and exits with statu
 from __future__ import annotations
 
 __all__ = ["PerovscopeError", "InputError", "FormatError", "CalibrationError", "FitError",
-           "PerovscopeWarning", "CalibrationWarning"]
+           "PerovscopeWarning", "CalibrationWarning", "lookup", "check_type"]
 
 
 class PerovscopeError(Exception):
@@ -37,3 +37,29 @@ class PerovscopeWarning(UserWarning):
 
 class CalibrationWarning(PerovscopeWarning):
     """Metadata disagree with what the data measure (disk radius, pixel size); the data were used."""
+
+
+def lookup(table, key, *, what: str):
+    """``table[key]``, or an :class:`InputError` naming ``what`` and listing the valid names.
+
+    Parameters
+    ----------
+    table : mapping
+        The names a user may give (phases, samples, edges, elements ...).
+    key : hashable
+        The name the user gave.
+    what : str
+        What the name is, for the message (``"phase"``, ``"--sample"``).
+    """
+    if not isinstance(key, str | int) or key not in table:
+        valid = ", ".join(sorted(map(str, table)))
+        raise InputError(f"unknown {what} {key!r}; valid: {valid}")
+    return table[key]
+
+
+def check_type(value, types, *, what: str):
+    """``value`` when it is an instance of ``types``, else an :class:`InputError` saying what was expected."""
+    if not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise InputError(f"{what}: expected {names}, got {type(value).__name__} ({value!r:.60})")
+    return value

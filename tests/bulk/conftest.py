@@ -21,8 +21,10 @@ def run_bulk(tmp_path, capsys):
         out = tmp_path / f"{technique}_out"
         if "--out" not in args:
             args += ["--out", str(out)]
-        else:
-            out = tmp_path / args[args.index("--out") + 1]
+        else:                               # a relative --out is a folder under tmp_path, never the cwd
+            i = args.index("--out") + 1
+            out = tmp_path / args[i]
+            args[i] = str(out)
         status = main(["bulk", technique, *args])
         captured = capsys.readouterr()
         stdout = json.loads(captured.out) if "--json" in args and status == 0 else captured.out

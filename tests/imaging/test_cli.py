@@ -56,8 +56,9 @@ def test_register_files_and_series(tmp_path, drift_series, capsys):
 
 
 def test_register_rejects_different_pixel_sizes(tmp_path, capsys):
-    a = xr.DataArray(np.ones((16, 16)), dims=("y", "x"), coords=_coords(16, 0.5))
-    b = xr.DataArray(np.ones((16, 16)), dims=("y", "x"), coords=_coords(16, 0.7))
+    frame = np.random.default_rng(2).poisson(50.0, (16, 16)).astype(float)  # not constant: usable images
+    a = xr.DataArray(frame, dims=("y", "x"), coords=_coords(16, 0.5))
+    b = xr.DataArray(frame, dims=("y", "x"), coords=_coords(16, 0.7))
     pa = save(a.to_dataset(name="haadf"), tmp_path / "a.zarr")
     pb = save(b.to_dataset(name="haadf"), tmp_path / "b.zarr")
     assert main(["register", str(pa), str(pb), "--quiet"]) == 2

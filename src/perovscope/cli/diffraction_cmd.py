@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import FormatError, InputError
+from ._types import nonnegative_float, positive_float
 
 #: Bytes of detector data per dask chunk of scan positions.
 CHUNK_BYTES = 64 * 2**20
@@ -32,7 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", help="output .zarr (default: FILE stem + '_strain.zarr')")
     p.add_argument("--probe", help=".npy vacuum-probe image (default: from the convergence angle or "
                                    "the mean pattern)")
-    p.add_argument("--pixel-size", type=float, help="detector pixel size in 1/nm (overrides metadata)")
+    p.add_argument("--pixel-size", type=positive_float,
+                   help="detector pixel size in 1/nm (overrides metadata)")
     p.add_argument("--node", help="tree node holding the 4D-STEM signal (default: the first 4dstem node)")
     p.add_argument("--no-phases", action="store_true", help="skip phase identification")
     p.add_argument("--phase-cif", action="append", default=[], metavar="CIF",
@@ -45,8 +45,8 @@ def register(subparsers) -> None:
         description="Virtual detectors over 4D-STEM data in one pass; radii in the units of the "
                     "detector coordinates (px when uncalibrated).")
     v.add_argument("file", help="4D-STEM file")
-    v.add_argument("--bf", type=float, metavar="R", help="bright-field disk radius")
-    v.add_argument("--adf", type=float, nargs=2, metavar=("RIN", "ROUT"), help="annulus radii")
+    v.add_argument("--bf", type=positive_float, metavar="R", help="bright-field disk radius")
+    v.add_argument("--adf", type=nonnegative_float, nargs=2, metavar=("RIN", "ROUT"), help="annulus radii")
     v.add_argument("--com", action="store_true", help="also write centre-of-mass maps")
     v.add_argument("--centre", type=float, nargs=2, metavar=("ROW", "COL"),
                    help="detector pixel of the optical axis (default: bright-field disk centroid)")
@@ -59,11 +59,13 @@ def register(subparsers) -> None:
 def _load(path: str, node: str | None):
     """The 4D-STEM DataArray of ``path``, dask-chunked over scan positions."""
     from ..io import find_signal, read
+    from ..io.content import check_content
 
     da = find_signal(read(path), name=node, kinds=("4dstem",), dims_end=("ky", "kx"), min_ndim=3,
                      source=str(path), option="--node")
     if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
         raise FormatError(f"{path}: {da.name!r} is not a 4D-STEM signal with detector dims (ky, kx)")
+    check_content(da, source=str(path))
     per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
     n = max(1, CHUNK_BYTES // per)
     nav = da.dims[:-2]
@@ -87,6 +89,8 @@ def _phases(args):
 
 
 def _reference(spec: str, shape):
+    import numpy as np
+
     if spec == "auto":
         return "auto"
     if spec.endswith(".npy"):
@@ -114,6 +118,8 @@ def _out(args, suffix):
 
 
 def run_strain(args) -> int:
+    import numpy as np
+
     from ..diffraction.analysis import strain_map
     from ..diffraction.calibration import calibration_from_coords
     from ..io import save
@@ -145,6 +151,8 @@ def run_strain(args) -> int:
 
 
 def run_virtual(args) -> int:
+    import numpy as np
+
     from ..diffraction.virtual import beam_centre, center_of_mass_map, virtual_image_map
     from ..io import save
     from ..progress import dask_progress
@@ -156,8 +164,15 @@ def run_virtual(args) -> int:
     if args.bf is not None:
         masks["bf"] = args.bf
     if args.adf is not None:
+        if args.adf[0] >= args.adf[1]:
+            raise InputError(f"--adf {args.adf[0]:g} {args.adf[1]:g}: the inner radius must be smaller than "
+                             "the outer one")
         masks["adf"] = tuple(args.adf)
     with dask_progress(not args.quiet, label=f"virtual: {args.file}"):
+        inside = [0 <= c <= n - 1 for c, n in zip(args.centre or (), da.shape[-2:], strict=False)]
+        if args.centre and not all(inside):
+            raise InputError(f"--centre {args.centre[0]:g} {args.centre[1]:g}: outside the detector "
+                             f"({da.shape[-2]} x {da.shape[-1]} px)")
         centre = tuple(args.centre) if args.centre else beam_centre(
             np.asarray(da.mean(da.dims[:-2]).compute().values))
         ds = virtual_image_map(da, masks, centre=centre) if masks else None

@@ -13,15 +13,12 @@ Input files are instrument files read by :func:`perovscope.io.read` or perovscop
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-import xarray as xr
-
 from ..errors import FitError, InputError
+from ._types import int_at_least, nonnegative_float, nonnegative_int, positive_float, positive_int
 
 #: Signal kinds tried, in order, when a file holds several signals and --signal is not given.
 IMAGE_KINDS = ("haadf", "adf", "image", "tem", "bf", "sem", "bse")
@@ -33,22 +30,25 @@ def _open(path: str):
     return read(path)
 
 
-def _select(obj, name: str | None, path: str, *, option: str = "--signal") -> xr.DataArray:
+def _select(obj, name: str | None, path: str, *, option: str = "--signal"):
     from ..io import find_signal
+    from ..io.content import check_content
 
-    return find_signal(obj, name=name, kinds=IMAGE_KINDS, dims_end=("y", "x"), source=str(path),
-                       option=option)
+    da = find_signal(obj, name=name, kinds=IMAGE_KINDS, dims_end=("y", "x"), source=str(path),
+                     option=option)
+    check_content(da, source=str(path))
+    return da
 
 
 def _write_table(df, out: Path, *, name: str) -> None:
+    import xarray as xr
+
     from ..io import save
+    from ..tabular import csv_text, write_text_atomic
 
     out = Path(out)
     if out.suffix.lower() == ".csv":
-        tmp = out.with_name(f".{out.name}.partial")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, out)
+        write_text_atomic(out, csv_text(df, index=False))
     elif out.suffix.lower() == ".zarr":
         save(xr.Dataset.from_dataframe(df.reset_index(drop=True).rename_axis(name)), out)
     else:
@@ -57,10 +57,14 @@ def _write_table(df, out: Path, *, name: str) -> None:
 
 # ---------------------------------------------------------------------------------------- particles
 def _particles(args) -> int:
-    from ..imaging import particles_per_frame, size_distribution
-    from ..imaging.labelled import _nm, _origin_nm
+    import numpy as np
+    import xarray as xr
 
-    img = _select(_open(args.file), args.signal, args.file)
+    from ..imaging import particles_per_frame, size_distribution
+    from ..imaging.labelled import _nm, _origin_nm, with_pixel_size
+    from ..progress import dask_progress
+
+    img = with_pixel_size(_select(_open(args.file), args.signal, args.file), args.pixel_size)
     if img.ndim == 2:
         img = img.expand_dims("time")
     if img.dims[-2:] != ("y", "x") or img.ndim != 3:
@@ -74,9 +78,10 @@ def _particles(args) -> int:
     kw = dict(smooth_px=args.smooth, threshold=threshold, min_diameter_nm=args.min_diameter,
               split_touching=not args.no_split, exclude_border=args.exclude_border,
               poisson=args.poisson)
-    labels, table = particles_per_frame(np.asarray(img.values), pixel_size_nm=px, origin_nm=origin,
-                                        moment_shape=args.moments, **kw)
-    unit = "nm" if img["y"].attrs.get("units", "px") != "px" else "px"
+    with dask_progress(not args.quiet, label="particles: segmenting"):
+        labels, table = particles_per_frame(np.asarray(img.values), pixel_size_nm=px, origin_nm=origin,
+                                            moment_shape=args.moments, **kw)
+    unit = "nm"
     if img.sizes["time"] == 1:
         table = table.drop(columns="frame")
     dist = size_distribution(table["diameter_nm"])
@@ -121,7 +126,7 @@ def _register(args) -> int:
                 raise InputError(f"{f}: expected a single image (y, x) per file, got dims {im.dims}")
             frames.append(im.assign_attrs(source_file=str(f)))
         series = stack_frames(frames)
-    with dask_progress(not args.quiet):
+    with dask_progress(not args.quiet, label="register: drift"):
         # device cross-sections at low dose: structure mostly along the layers, content changing
         extra = dict(window="periodic", refine_overlap=True, reference="all", weight_rows=True,
                      smooth_sigma=max(args.smooth, 1.0)) if args.cross_section else {}
@@ -145,8 +150,10 @@ def _register(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------- profile
-def _lines(prof: xr.Dataset):
+def _lines(prof):
     """(index, label suffix, mean, sd) for every 1-D profile in a (..., distance) profile Dataset."""
+    import numpy as np
+
     mean, sd = prof["mean"].values, prof["sd"].values
     lead = prof["mean"].dims[:-1]
     for idx in np.ndindex(mean.shape[:-1]):
@@ -163,8 +170,11 @@ def _plot(profiles, fits, path: Path, label: str) -> None:
 
 
 def _profile(args) -> int:
+    import numpy as np
     import pandas as pd
+    import xarray as xr
 
+    from ..imaging.labelled import with_pixel_size
     from ..interfaces import (
         edge_distance,
         interdiffusion_width,
@@ -174,13 +184,14 @@ def _profile(args) -> int:
     )
 
     obj = _open(args.map_file)
-    values = _select(obj, args.map, args.map_file, option="--map")
+    values = with_pixel_size(_select(obj, args.map, args.map_file, option="--map"), args.pixel_size)
     if values.dims[-2:] != ("y", "x"):
         raise InputError(f"{args.map_file}: the map must end with dims (y, x), got {values.dims}")
     profiles, fits = {}, {}
     lo, hi = (args.range if args.range else (None, None))
     if args.interface == "layers":
-        feats = [_select(obj, n, args.map_file) for n in args.features.split(",")] if args.features \
+        feats = [with_pixel_size(_select(obj, n, args.map_file), args.pixel_size)
+                 for n in args.features.split(",")] if args.features \
             else [values]
         layers = segment_layers(feats, n_layers=args.n_layers)
         indices = range(layers.sizes["interface"]) if args.index is None else [args.index]
@@ -190,7 +201,8 @@ def _profile(args) -> int:
     elif args.interface == "particles":
         from ..imaging import find_particles
 
-        seg = _select(obj, args.segment_from, args.map_file) if args.segment_from else values
+        seg = with_pixel_size(_select(obj, args.segment_from, args.map_file), args.pixel_size) \
+            if args.segment_from else values
         if seg.ndim != 2:
             raise InputError("--interface particles needs a single (y, x) image to segment")
         labels, _ = find_particles(seg, min_diameter_nm=args.min_diameter)
@@ -246,10 +258,14 @@ def register(subparsers) -> None:
     p.add_argument("file", help="image file (instrument file or perovscope .zarr)")
     p.add_argument("--out", help="OUT.csv or OUT.zarr (default: table on stdout)")
     p.add_argument("--signal", help="which signal/variable of the file to use")
+    p.add_argument("--pixel-size", type=positive_float, metavar="NM",
+                   help="pixel size in nm (replaces the file's calibration; needed for uncalibrated images)")
     p.add_argument("--threshold", default="otsu",
                    help="otsu, li, triangle, noise or an intensity level (default otsu)")
-    p.add_argument("--min-diameter", type=float, default=0.0, help="discard smaller particles (nm)")
-    p.add_argument("--smooth", type=float, default=1.0, help="Gaussian smoothing before threshold (px)")
+    p.add_argument("--min-diameter", type=nonnegative_float, default=0.0,
+                   help="discard smaller particles (nm)")
+    p.add_argument("--smooth", type=nonnegative_float, default=1.0,
+                   help="Gaussian smoothing before threshold (px)")
     p.add_argument("--no-split", action="store_true", help="do not split touching particles")
     p.add_argument("--exclude-border", action="store_true", help="drop particles cut by the border")
     p.add_argument("--poisson", action="store_true",
@@ -273,8 +289,9 @@ def register(subparsers) -> None:
     r.add_argument("--reference", choices=("first", "previous", "all"), default="first",
                    help="correlate with the first frame, the previous one, or all pairs solved by least "
                         "squares (default first)")
-    r.add_argument("--upsample", type=int, default=100, help="sub-pixel precision 1/UPSAMPLE px")
-    r.add_argument("--smooth", type=float, default=0.0, help="Gaussian smoothing before correlation (px)")
+    r.add_argument("--upsample", type=positive_int, default=100, help="sub-pixel precision 1/UPSAMPLE px")
+    r.add_argument("--smooth", type=nonnegative_float, default=0.0,
+                   help="Gaussian smoothing before correlation (px)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_register)
 
@@ -289,11 +306,13 @@ def register(subparsers) -> None:
     q.add_argument("--map", help="signal/variable to profile (default: the image of the file)")
     q.add_argument("--features", help="comma-separated signals used to segment the layers "
                                       "(default: the map itself)")
-    q.add_argument("--n-layers", type=int, default=2, help="number of layers (default 2)")
-    q.add_argument("--index", type=int, help="profile only this interface (0 = top)")
+    q.add_argument("--n-layers", type=int_at_least(2), default=2, help="number of layers (default 2)")
+    q.add_argument("--index", type=nonnegative_int, help="profile only this interface (0 = top)")
     q.add_argument("--segment-from", help="image used to find particles (default: the map)")
-    q.add_argument("--min-diameter", type=float, default=0.0, help="smallest particle kept (nm)")
-    q.add_argument("--bin", type=float, default=0.5, help="distance bin width (nm, default 0.5)")
+    q.add_argument("--min-diameter", type=nonnegative_float, default=0.0, help="smallest particle kept (nm)")
+    q.add_argument("--pixel-size", type=positive_float, metavar="NM",
+                   help="pixel size in nm (replaces the file's calibration; needed for uncalibrated maps)")
+    q.add_argument("--bin", type=positive_float, default=0.5, help="distance bin width (nm, default 0.5)")
     q.add_argument("--range", type=float, nargs=2, metavar=("MIN", "MAX"), help="distance range (nm)")
     q.add_argument("--out", help="OUT.csv or OUT.zarr (the plot goes to OUT.png)")
     q.add_argument("--plot", help="PNG path of the plot (default: beside --out)")
@@ -302,7 +321,4 @@ def register(subparsers) -> None:
 
 
 def _particles_entry(args) -> int:
-    from ..progress import dask_progress
-
-    with dask_progress(not args.quiet):
-        return _particles(args)
+    return _particles(args)

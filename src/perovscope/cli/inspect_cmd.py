@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import xarray as xr
-
 from ..dims import METADATA_KEYS
 
 #: attributes never shown in the summary (too long or internal)
 _HIDDEN = {"original_metadata", "source_file"}
 
 
-def _axis_summary(da: xr.DataArray, dim: str) -> dict:
+def _axis_summary(da, dim: str) -> dict:
+    import numpy as np
+
     size = int(da.sizes[dim])
     out = {"name": dim, "size": size, "units": None}
     if dim not in da.coords:
@@ -43,6 +42,8 @@ def _axis_summary(da: xr.DataArray, dim: str) -> dict:
 
 
 def _jsonable(value):
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -52,7 +53,9 @@ def _jsonable(value):
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
-def _signal_summary(name: str, da: xr.DataArray) -> dict:
+def _signal_summary(name: str, da) -> dict:
+    import numpy as np
+
     meta = {k: _jsonable(v) for k, v in da.attrs.items() if k not in _HIDDEN}
     return {
         "name": name,
@@ -65,7 +68,9 @@ def _signal_summary(name: str, da: xr.DataArray) -> dict:
     }
 
 
-def _signals(obj) -> list[tuple[str, xr.DataArray]]:
+def _signals(obj) -> list:
+    import xarray as xr
+
     if isinstance(obj, xr.DataTree):
         return [(f"{node.path.strip('/')}/{v}".lstrip("/"), node[v]) for node in obj.subtree
                 for v in node.data_vars]

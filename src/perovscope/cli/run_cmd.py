@@ -38,8 +38,6 @@ def register(subparsers) -> None:
 
 def run_run(args: argparse.Namespace) -> int:
     """Run, resume or check a session."""
-    import warnings
-
     from ..pipeline import check_session, run_session
 
     if args.check:
@@ -48,13 +46,12 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"{args.session}: OK — {inputs.frames.sizes['time']} frames; {mods}; "
               f"bias log: {'yes' if inputs.bias_log is not None else 'no'}; results -> {session.output}")
         return 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        summary = run_session(args.session, force=args.force, scheduler=args.scheduler,
-                              workers=args.workers, memory_budget=args.memory_budget, quiet=args.quiet)
-        report = None
-        if not args.no_report:
-            report = _report(summary.out, quiet=args.quiet)
+    # warnings are captured by the command line (perovscope's own: one line each; libraries': --verbose)
+    summary = run_session(args.session, force=args.force, scheduler=args.scheduler,
+                          workers=args.workers, memory_budget=args.memory_budget, quiet=args.quiet)
+    report = None
+    if not args.no_report:
+        report = _report(summary.out, quiet=args.quiet)
     if not summary.ran:
         print(f"{summary.out}: nothing to do — every step is up to date ({len(summary.cached)} cached)")
     else:

@@ -15,14 +15,12 @@ with bounded memory), and a one-paragraph summary is printed.
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
-import inspect
 import sys
 import time
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, lookup
 
 #: sample name → (module of perovscope.simulate, function name)
 SAMPLES = {
@@ -117,7 +115,7 @@ def register(subparsers) -> None:
 
 
 def _simulator(sample: str):
-    module, name = SAMPLES[sample]
+    module, name = lookup(SAMPLES, sample, what="sample")
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
@@ -125,6 +123,8 @@ def _simulator(sample: str):
 
 
 def _parse_params(items: list[str], allowed) -> dict:
+    import ast
+
     out = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -142,6 +142,8 @@ def _parse_params(items: list[str], allowed) -> dict:
 
 def build_kwargs(args: argparse.Namespace, func) -> dict:
     """Keyword arguments of the simulator from the parsed flags (only those given)."""
+    import inspect
+
     sig = inspect.signature(func)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     allowed = set(sig.parameters) if not accepts_any else _AnyName()
@@ -198,12 +200,38 @@ def _call(func, kwargs, sample, *args, **extra):
         raise InputError(f"simulate {sample}: {exc}") from None
 
 
+def _notice_later(text: str, after_s: float = 1.0) -> None:
+    """Print ``text`` on stderr once the simulation has run ``after_s`` seconds (parameter errors,
+    found at once, stay one line)."""
+    import threading
+
+    timer = threading.Timer(after_s, lambda: print(text, file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    _TIMERS.append(timer)
+
+
+_TIMERS: list = []
+
+
+def _cancel_notices() -> None:
+    while _TIMERS:
+        _TIMERS.pop().cancel()
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     """Handler of ``perovscope simulate <sample>``.
 
     ``device`` is streamed into the store block by block (``perovscope.simulate.stream_device``,
     bounded memory for long sessions); the other samples are built in memory and saved atomically.
     """
+    try:
+        return _run_simulate(args)
+    finally:
+        _cancel_notices()
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
     from ..io import is_complete, open_results, save
     from ..progress import dask_progress
 
@@ -220,7 +248,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     kwargs = build_kwargs(args, func)
     t0 = time.perf_counter()
     if not args.quiet:
-        print(f"simulating {args.sample} into {out} ...", file=sys.stderr)
+        _notice_later(f"simulating {args.sample} into {out} ...")
     stream = getattr(importlib.import_module("perovscope.simulate"), "stream_device", None)
     if args.sample == "device" and stream is not None:
         _call(stream, kwargs, args.sample, out, progress=not args.quiet)
@@ -253,7 +281,7 @@ def _run_as_files(args: argparse.Namespace) -> int:
     kwargs = build_kwargs(args, _simulator(args.sample))
     t0 = time.perf_counter()
     if not args.quiet:
-        print(f"simulating {args.sample} into the folder {folder} ...", file=sys.stderr)
+        _notice_later(f"simulating {args.sample} into the folder {folder} ...")
     toml = _call(write_session_files, kwargs, args.sample, folder, progress=not args.quiet,
                  overwrite=args.overwrite)
     frames = {kind: len(list((folder / kind).glob("frame_*.hspy"))) for kind in ("4dstem", "haadf", "eds")}

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..spectroscopy._common import window_slice
+from ._types import nonnegative_int, positive_float, positive_int
 
 _KIND_DIMS = {"cl": ("wavelength", "energy"), "eels": ("energy",), "eds": ("energy",)}
+_SPATIAL = ("y", "x", "scan_y", "scan_x")
 
 
 def load_spectrum_image(path: str, kind: str):
@@ -24,12 +25,21 @@ def load_spectrum_image(path: str, kind: str):
     the kind, with a spectral dimension; the largest one when several qualify.
     """
     from ..io import find_signal, read
+    from ..io.content import check_content
 
-    return find_signal(read(path), kinds=(kind,), any_dim=_KIND_DIMS[kind], source=str(path))
+    da = find_signal(read(path), kinds=(kind,), any_dim=_KIND_DIMS[kind], source=str(path))
+    if kind == "cl" and not any(d in da.dims for d in _SPATIAL):  # peak *maps*: EELS/EDX fit one spectrum too
+        raise InputError(f"{path}: {da.name!r} is a single spectrum {tuple(da.dims)}; perovscope cl maps "
+                         f"spectrum images (y, x, {da.dims[-1]}) or line scans (x, {da.dims[-1]})")
+    check_content(da, source=str(path))
+    return da
 
 
 def _out_path(args, suffix: str) -> Path:
     if args.out:
+        if Path(args.out).suffix.lower() != ".zarr":
+            raise InputError(f"--out {args.out}: the output must be a .zarr store "
+                             f"(e.g. {Path(args.out).stem}.zarr)")
         return Path(args.out)
     return Path.cwd() / f"{Path(args.file).stem}_{suffix}.zarr"
 
@@ -76,6 +86,7 @@ def _figure_cl(ds, png, title):
 
 
 def _cl(args) -> int:
+    from ..spectroscopy._common import window_slice
     from ..spectroscopy.maps import cl_peak_map
 
     da = load_spectrum_image(args.file, "cl")
@@ -91,6 +102,7 @@ def _cl(args) -> int:
 
 
 def _eels(args) -> int:
+    from ..spectroscopy._common import window_slice
     from ..spectroscopy.maps import eels_background_map
 
     da = load_spectrum_image(args.file, "eels")
@@ -193,7 +205,7 @@ def register(subparsers) -> None:
                    metavar=("START", "END"), help="power-law fit window in eV, e.g. 580 620")
     p.add_argument("--edges", nargs="+", metavar="EDGE",
                    help="also integrate these edges above background, e.g. I_M45 Cs_M45")
-    p.add_argument("--edge-width", type=float, default=50.0,
+    p.add_argument("--edge-width", type=positive_float, default=50.0,
                    help="integration width above each edge onset, eV (default 50)")
     p.set_defaults(func=_eels)
 
@@ -202,14 +214,14 @@ def register(subparsers) -> None:
                               "net counts and atomic percent per element.")
     _common(p)
     p.add_argument("--elements", nargs="+", help="element symbols (default: from the file)")
-    p.add_argument("--beam-energy-keV", type=float, default=None,
-                   help="accelerating voltage (default: from the file, else 200)")
+    p.add_argument("--beam-energy-keV", type=positive_float, default=None,
+                   help="accelerating voltage (default: from the file; required when the file has none)")
     p.add_argument("--k-factor", action="append", metavar="EL=K",
                    help="Cliff-Lorimer k-factor override, repeatable (e.g. --k-factor Cl=1.1)")
-    p.add_argument("--fwhm", type=float, default=130.0, help="detector FWHM at Mn Ka (eV)")
+    p.add_argument("--fwhm", type=positive_float, default=130.0, help="detector FWHM at Mn Ka (eV)")
     p.add_argument("--background", choices=("kramers", "polynomial"), default="kramers")
-    p.add_argument("--bin", type=int, default=1, help="sum NxN pixels before fitting")
-    p.add_argument("--pca", type=int, default=0, metavar="N",
+    p.add_argument("--bin", type=positive_int, default=1, help="sum NxN pixels before fitting")
+    p.add_argument("--pca", type=nonnegative_int, default=0, metavar="N",
                    help="denoise with N PCA components (Poisson channel scaling, one "
                         "decomposition per time frame) before fitting")
     p.set_defaults(func=_edx)

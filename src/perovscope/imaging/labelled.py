@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..calibrations import length_to_nm, pixel_length_nm, record_default
 from ..dims import TIME, X, Y
 from ..errors import CalibrationError, InputError
 from .affine import AffineFit, fit_affine, warp_affine
@@ -21,7 +22,7 @@ from .registration import align_frames, frame_drift
 
 __all__ = ["pixel_size", "check_same_pixel_size", "map_kind", "drift_correct", "stack_frames",
            "calibration_affine", "register_modalities", "resample_to", "find_particles",
-           "fringe_map", "denoise"]
+           "fringe_map", "denoise", "with_pixel_size", "length_scale", "PIXEL_SIZE_OPTION"]
 
 
 def pixel_size(da: xr.DataArray, *, dims=(Y, X)) -> tuple[float, str]:
@@ -44,24 +45,55 @@ def pixel_size(da: xr.DataArray, *, dims=(Y, X)) -> tuple[float, str]:
     return sizes[0], unit
 
 
-_TO_NM = {"nm": 1.0, "um": 1e3, "µm": 1e3, "A": 0.1, "Å": 0.1, "px": 1.0}
+#: How to set a pixel size, quoted when an analysis needs one and the image has none.
+PIXEL_SIZE_OPTION = "--pixel-size NM on the command line, or give the image y/x coordinates in nm"
 
 
-def _nm(da) -> float:
-    """Pixel size in nm (in px when uncalibrated)."""
+def _nm(da, *, option: str = PIXEL_SIZE_OPTION) -> float:
+    """Pixel size in nm; :class:`CalibrationError` when the image is uncalibrated or its unit unknown."""
     size, unit = pixel_size(da)
-    return size * _TO_NM.get(unit, 1.0)
+    return pixel_length_nm(size, unit, where=f"{da.name or 'image'} (y, x)", option=option)
 
 
-def _origin_nm(da) -> tuple[float, float]:
-    """Physical position (nm) of pixel (0, 0)."""
+def length_scale(da, *, attrs: dict | None = None) -> tuple[float, str]:
+    """``(pixel size, unit)``: in nm when the image is calibrated, ``(1.0, "px")`` when it is not.
+
+    For analyses whose lengths are meaningful in pixels (layer positions, distances to an interface):
+    an uncalibrated image gives results in px, recorded in ``attrs["defaults_used"]`` (when ``attrs``
+    is given) and announced once with a :class:`~perovscope.errors.CalibrationWarning`. An unknown
+    length unit is a :class:`CalibrationError`.
+    """
+    size, unit = pixel_size(da)
+    if str(unit).strip().lower() in ("px", "pixel", "pixels", ""):
+        record_default(attrs if attrs is not None else {}, "pixel_size", "1 px",
+                       why=f"{da.name or 'image'} has no spatial calibration; lengths are in px")
+        return 1.0, "px"
+    return pixel_length_nm(size, unit, where=f"{da.name or 'image'} (y, x)", option=PIXEL_SIZE_OPTION), "nm"
+
+
+def _origin_nm(da, *, option: str | None = PIXEL_SIZE_OPTION) -> tuple[float, float]:
+    """Physical position (nm) of pixel (0, 0); ``option=None`` allows px (uncalibrated) coordinates."""
     out = []
     for d in (Y, X):
         if d in da.coords:
-            out.append(float(da[d].values[0]) * _TO_NM.get(da[d].attrs.get("units", "px"), 1.0))
+            unit = da[d].attrs.get("units", "px")
+            factor = 1.0 if option is None and unit == "px" else length_to_nm(
+                unit, where=f"{da.name or 'image'} ({d})", option=option)
+            out.append(float(da[d].values[0]) * factor)
         else:
             out.append(0.0)
     return out[0], out[1]
+
+
+def with_pixel_size(da: xr.DataArray, pixel_size_nm: float | None) -> xr.DataArray:
+    """``da`` with y/x coordinates ``index * pixel_size_nm`` in nm (unchanged when None)."""
+    if pixel_size_nm is None:
+        return da
+    if not pixel_size_nm > 0:
+        raise InputError(f"pixel size must be > 0 nm, got {pixel_size_nm!r}")
+    coords = {d: (d, np.arange(da.sizes[d]) * float(pixel_size_nm), {"units": "nm"}) for d in (Y, X)
+              if d in da.dims}
+    return da.assign_coords(coords)
 
 
 def check_same_pixel_size(a: xr.DataArray, b: xr.DataArray, *, rtol: float = 1e-3) -> float:
@@ -178,10 +210,16 @@ def resample_to(source: xr.DataArray, target: xr.DataArray, matrix=None, *, kind
     return out
 
 
-def find_particles(image: xr.DataArray, **kw) -> tuple[xr.DataArray, pd.DataFrame]:
-    """Segment bright particles of a calibrated (y, x) image: (label map, per-particle table in nm)."""
+def find_particles(image: xr.DataArray, *, pixel_size_nm: float | None = None, **kw
+                   ) -> tuple[xr.DataArray, pd.DataFrame]:
+    """Segment bright particles of a calibrated (y, x) image: (label map, per-particle table in nm).
+
+    ``pixel_size_nm`` replaces the image's spatial calibration; an uncalibrated image without it is a
+    :class:`~perovscope.errors.CalibrationError` (sizes in px are not reported as nm).
+    """
     if image.dims != (Y, X):
         raise InputError(f"find_particles: expected dims (y, x), got {image.dims}")
+    image = with_pixel_size(image, pixel_size_nm)
     px, origin = _nm(image), _origin_nm(image)
     labels = segment_particles(image.values, pixel_size_nm=px, **kw)
     table = particle_table(labels, pixel_size_nm=px, origin_nm=origin, intensity=image.values)

@@ -13,7 +13,7 @@ import xarray as xr
 
 from ..dims import X, Y
 from ..errors import InputError
-from ..imaging.labelled import _nm, _origin_nm
+from ..imaging.labelled import _nm, _origin_nm, length_scale
 from .distance import distance_to_edges, distance_to_line
 from .domains import DomainResult, segment_domains
 from .layers import classify_layers, fit_layer_model, interface_lines
@@ -86,8 +86,9 @@ def segment_layers(features, *, n_layers: int, method: str = "columns", referenc
                           output_core_dims=[["interface", X]], dask="parallelized",
                           output_dtypes=[float],
                           dask_gufunc_kwargs={"output_sizes": {"interface": n_layers - 1}})
-    px = _nm(stack)
-    oy = _origin_nm(stack)[0]
+    defaults: dict = {}
+    px, unit = length_scale(stack, attrs=defaults)
+    oy = _origin_nm(stack, option=None)[0]
     contrast = model.contrast
     if not (contrast >= min_contrast).any():
         warnings.warn("segment_layers: no detectable interface (layer contrast below "
@@ -97,11 +98,12 @@ def segment_layers(features, *, n_layers: int, method: str = "columns", referenc
     ds = xr.Dataset({"layer": labels.assign_attrs(units="1", n_layers=n_layers),
                      "interface_row": rows.assign_attrs(units="px"),
                      "contrast": ("interface", contrast, {"units": "noise sd"})})
-    ds["interface_y"] = (oy + rows.mean(X) * px).assign_attrs(units="nm")
-    ds["interface_y_sd"] = (rows.std(X) * px).assign_attrs(units="nm")
+    ds["interface_y"] = (oy + rows.mean(X) * px).assign_attrs(units=unit)
+    ds["interface_y_sd"] = (rows.std(X) * px).assign_attrs(units=unit)
     thick = (rows.diff("interface") * px).mean(X).rename({"interface": "layer_index"})
     ds["thickness"] = thick.assign_coords(layer_index=np.arange(1, thick.sizes["layer_index"] + 1)
-                                          ).assign_attrs(units="nm")
+                                          ).assign_attrs(units=unit)
+    ds.attrs.update(defaults)
     ds = ds.assign_coords({d: stack[d] for d in (Y, X, *lead) if d in stack.coords})
     return ds
 
@@ -113,26 +115,26 @@ def layer_distance(layers: xr.Dataset, *, interface: int) -> xr.DataArray:
         raise InputError(f"interface {interface} does not exist ({rows.sizes['interface']} found)")
     line = rows.isel(interface=interface)
     shape = (layers.sizes[Y], layers.sizes[X])
-    px = _nm(layers["layer"])
+    px, unit = length_scale(layers["layer"])
     out = xr.apply_ufunc(lambda r: distance_to_line(r, shape, pixel_size_nm=px), line,
                          input_core_dims=[[X]], output_core_dims=[[Y, X]], vectorize=True,
                          exclude_dims={X}, dask="parallelized", output_dtypes=[float],
                          dask_gufunc_kwargs={"output_sizes": {Y: shape[0], X: shape[1]}})
     out = out.assign_coords({d: layers[d] for d in (Y, X) if d in layers.coords})
-    return out.rename("distance").assign_attrs(units="nm")
+    return out.rename("distance").assign_attrs(units=unit)
 
 
 def edge_distance(labels: xr.DataArray) -> xr.DataArray:
     """Signed distance (nm) to the nearest object edge (negative inside objects, positive outside)."""
     if labels.dims[-2:] != (Y, X):
         raise InputError(f"edge_distance: expected dims (..., y, x), got {labels.dims}")
-    px = _nm(labels)
+    px, unit = length_scale(labels)
     if not (np.asarray(labels) != 0).any() or (np.asarray(labels) != 0).all():
         warnings.warn("edge_distance: no object edge in the map; distances are NaN", UserWarning,
                       stacklevel=2)
     out = xr.apply_ufunc(lambda m: distance_to_edges(m, pixel_size_nm=px), labels,
                          input_core_dims=[[Y, X]], output_core_dims=[[Y, X]], vectorize=True)
-    return out.rename("distance").assign_attrs(units="nm")
+    return out.rename("distance").assign_attrs(units=unit)
 
 
 def profile_across(values: xr.DataArray, distance: xr.DataArray, *, bin_width: float,

@@ -42,6 +42,26 @@ def _checked_reader_class():
     return CheckedBCF
 
 
+def _check_map_size(obj, filename, index, downsample) -> None:
+    """The hypermap the header declares must fit the bound for its packed stream (before allocation)."""
+    from rsciio.bruker._api import SFS_reader
+
+    from ..errors import FormatError
+    from ._bounds import max_decoded_bytes
+
+    indices = range(len(obj.header.spectra_data)) if index == "all" else [
+        obj.def_index if index is None else index]
+    for i in indices:
+        spectra = obj.header.spectra_data[i]
+        height = math.ceil(obj.header.image.height / max(int(downsample or 1), 1))
+        width = math.ceil(obj.header.image.width / max(int(downsample or 1), 1))
+        declared = height * width * int(spectra.data.size) * 4  # at most 32-bit counts
+        stream = SFS_reader.get_file(obj, f"EDSDatabase/SpectrumData{i}")
+        if declared > max_decoded_bytes("bruker", int(stream.size)):
+            raise FormatError(f"{filename}: the header declares a {height} x {width} x {spectra.data.size} "
+                              f"hypermap but its packed stream has {stream.size} bytes; the file is corrupt")
+
+
 def file_reader(filename, lazy=False, select_type=None, index=None, downsample=1, cutoff_at_kV=None,
                 instrument=None, fast=False):
     """Read a ``.bcf`` like ``rsciio.bruker.file_reader``; ``fast=True`` uses the compiled parser.
@@ -53,6 +73,8 @@ def file_reader(filename, lazy=False, select_type=None, index=None, downsample=1
 
     cls = BCF_reader if fast else _checked_reader_class()
     obj = cls(str(filename), instrument=instrument)
+    if select_type != "image":
+        _check_map_size(obj, filename, index, downsample)
     images = [] if select_type == "spectrum_image" else bcf_images(obj)
     spectra = [] if select_type == "image" else bcf_hyperspectra(
         obj, index=index, downsample=downsample, cutoff_at_kV=cutoff_at_kV, lazy=False)

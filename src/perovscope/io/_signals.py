@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .. import dims
@@ -37,19 +38,42 @@ class _Axis:
     dim: str | None = None
 
 
-def _axis_from_dict(ax: dict, size: int) -> _Axis:
+def _axis_from_dict(ax: dict, size: int, source: str) -> _Axis:
     name = str(ax.get("name") or "")
     units = "" if ax.get("units") is None else str(ax.get("units"))
     navigate = bool(ax.get("navigate", False))
-    if ax.get("axis") is not None:
-        values = np.asarray(ax["axis"], dtype=float).ravel()
-        if values.size != size:
-            raise ValueError(f"axis {name!r} has {values.size} values for {size} data points")
-    else:
-        scale = float(ax.get("scale", 1.0) if ax.get("scale") is not None else 1.0)
-        offset = float(ax.get("offset", 0.0) if ax.get("offset") is not None else 0.0)
-        values = offset + scale * np.arange(size, dtype=float)
+    try:
+        if ax.get("axis") is not None:
+            values = np.asarray(ax["axis"], dtype=float).ravel()
+        else:
+            scale = float(ax.get("scale", 1.0) if ax.get("scale") is not None else 1.0)
+            offset = float(ax.get("offset", 0.0) if ax.get("offset") is not None else 0.0)
+            values = offset + scale * np.arange(size, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{source}: the calibration of axis {name!r} is not numeric ({exc}); the file "
+                          "is corrupt") from exc
+    if values.size != size:
+        raise FormatError(f"{source}: axis {name!r} has {values.size} values for {size} data points; "
+                          "the file is corrupt")
     return _Axis(name, units, size, navigate, values)
+
+
+#: Titles of element maps: a symbol, optionally followed by a line or the technique ("Fe", "Fe-EELS",
+#: "Fe K", "Cu_Ka", "Ti L2,3").
+_ELEMENT_TITLE = re.compile(r"^\s*([A-Z][a-z]?)(?:[\s_\-]+(EELS|EDS|EDX|[KLMN](?:a|b|\d(?:,?\d)?)?))?\s*$",
+                            re.IGNORECASE)
+
+
+def element_map_title(title: str) -> tuple[str, str] | None:
+    """``(symbol, technique)`` when ``title`` names an element map (``"Fe-EELS"`` → ``("Fe", "eels")``),
+    else None. The technique is ``"eels"`` for EELS maps and ``"eds"`` otherwise."""
+    m = _ELEMENT_TITLE.match(title or "")
+    if m is None:
+        return None
+    symbol = m.group(1)[0].upper() + m.group(1)[1:].lower()
+    if symbol not in ELEMENT_SYMBOLS or (m.group(1) != symbol and m.group(2) is None):
+        return None
+    return symbol, "eels" if (m.group(2) or "").upper() == "EELS" else "eds"
 
 
 def _classify(ax: _Axis) -> str | None:
@@ -107,7 +131,7 @@ def _signal_kind(signal_type: str, title: str, spectral: dict, n_sig: int, n_nav
         return "bse"
     if re.search(r"\bSE\b|\bSEI\b", upper):
         return "sem"
-    if title.strip() in ELEMENT_SYMBOLS and n_sig + n_nav == 2:
+    if element_map_title(title) is not None and n_sig + n_nav == 2:
         return "element_map"
     if n_sig + n_nav == 1:
         return "line_profile"
@@ -139,7 +163,7 @@ def signal_to_dataarray(signal: dict, *, fmt: str, source: str, default_kind: st
     if any(int(s) == 0 for s in data.shape):
         raise FormatError(f"{source}: the file holds an empty array of shape {data.shape}")
     order = sorted(range(len(raw_axes)), key=lambda i: raw_axes[i].get("index_in_array", i))
-    axes = [_axis_from_dict(raw_axes[i], int(data.shape[k])) for k, i in enumerate(order)]
+    axes = [_axis_from_dict(raw_axes[i], int(data.shape[k]), source) for k, i in enumerate(order)]
     # size-1 axes without calibration carry no information (e.g. a 1x2048 "spectrum image")
     for i in reversed(range(len(axes))):
         if axes[i].size == 1 and is_uncalibrated(axes[i].units) and len(axes) > 1:
@@ -182,12 +206,16 @@ def signal_to_dataarray(signal: dict, *, fmt: str, source: str, default_kind: st
             values = ax.values * factor
         if ax.dim == dims.TIME and unit == "px":
             unit = "frame"
-        coords[ax.dim] = xr.Variable(ax.dim, values, attrs={"units": unit, "long_name": ax.name or ax.dim})
+        # a pandas index is taken as is (xarray would otherwise probe optional array libraries)
+        coords[ax.dim] = xr.Variable(ax.dim, pd.Index(values), attrs={"units": unit,
+                                                                      "long_name": ax.name or ax.dim})
     is_map = len(spatial) > 0 and bool(spectral)
     meta, mapped = normalise_metadata(signal, fmt=fmt, kind=kind, is_map=is_map)
     attrs = {"signal": kind, "units": signal_quantity_units(mapped, data.dtype), "source_file": source,
              "format": fmt}
     attrs.update(meta)
+    if kind == "element_map":
+        attrs["element"], attrs["technique"] = element_map_title(title)
     # formats that keep no original tags (hspy re-saves) carry their metadata tree instead
     attrs["original_metadata"] = dumps_json(signal.get("original_metadata") or mapped)
     da = xr.DataArray(data, dims=[ax.dim for ax in axes], coords=coords, attrs=attrs, name=kind)
@@ -197,10 +225,14 @@ def signal_to_dataarray(signal: dict, *, fmt: str, source: str, default_kind: st
 
 
 def _stack_element_maps(maps: list[xr.DataArray]) -> xr.DataArray | None:
+    """Element maps of one technique and shape stacked along ``element`` (None if shapes differ)."""
     first = maps[0]
     if any(m.shape != first.shape or m.dims != first.dims for m in maps):
         return None
-    symbols = [str(m.attrs.get("title")) for m in maps]
+    titles = [str(m.attrs.get("title", "")) for m in maps]
+    symbols = [str(m.attrs.get("element") or t) for m, t in zip(maps, titles, strict=True)]
+    if len(set(symbols)) < len(symbols):  # the same element twice (two lines): label by title
+        symbols = titles
     bare = []
     for m in maps:
         m = m.copy(deep=False)
@@ -209,26 +241,48 @@ def _stack_element_maps(maps: list[xr.DataArray]) -> xr.DataArray | None:
     stacked = xr.concat(bare, dim=dims.ELEMENT, coords="minimal", compat="override", join="override")
     element = xr.Variable(dims.ELEMENT, symbols, attrs={"units": "symbol", "long_name": "element"})
     stacked = stacked.assign_coords({dims.ELEMENT: element}).transpose(..., dims.ELEMENT)
-    stacked.attrs = dict(first.attrs)
-    stacked.attrs["title"] = "element maps"
+    stacked.attrs = {k: v for k, v in first.attrs.items() if k != "element"}
+    stacked.attrs["title"] = f"{first.attrs.get('technique', 'eds').upper()} element maps"
+    stacked.attrs["titles"] = titles
     stacked.attrs["elements"] = symbols
     stacked.name = "element_map"
     return stacked
 
 
+def _group_element_maps(arrays: list[xr.DataArray]) -> list[xr.DataArray]:
+    """Stack the element maps of each technique (EDS, EDX or EELS) and shape; copy the EDS element
+    list to the EDS spectrum images that lack one."""
+    groups: dict[tuple, list[xr.DataArray]] = {}
+    for a in arrays:
+        if a.attrs.get("signal") == "element_map":
+            groups.setdefault((a.attrs.get("technique", "eds"), a.dims, a.shape), []).append(a)
+    out = [a for a in arrays if a.attrs.get("signal") != "element_map"]
+    for (technique, *_), maps in groups.items():
+        stacked = _stack_element_maps(maps) if len(maps) > 1 else None
+        out.extend([stacked] if stacked is not None else maps)
+        if technique == "eds" and stacked is not None:
+            elements = sorted({e for e in stacked.attrs["elements"] if e in ELEMENT_SYMBOLS},
+                              key=ELEMENT_SYMBOLS.index)
+            for a in out:
+                if a.attrs.get("signal") == "eds" and "elements" not in a.attrs and elements:
+                    a.attrs["elements"] = elements
+    return out
+
+
+def _node_kind(da: xr.DataArray) -> str:
+    kind = str(da.attrs.get("signal", "signal"))
+    if kind == "element_map" and da.attrs.get("technique") == "eels":
+        return "element_map_eels"
+    return kind
+
+
 def assemble(arrays: list[xr.DataArray], *, source: str, fmt: str) -> xr.DataArray | xr.DataTree:
     """A single DataArray, or a DataTree with one node per signal named by kind (``haadf``, ``eds``,
-    ``eds_1``...). Element maps of equal shape are stacked along ``element``; the list of elements
-    is copied to the spectrum images that lack one."""
-    maps = [a for a in arrays if a.attrs.get("signal") == "element_map"]
-    if len(maps) > 1:
-        stacked = _stack_element_maps(maps)
-        if stacked is not None:
-            arrays = [a for a in arrays if a.attrs.get("signal") != "element_map"] + [stacked]
-            elements = sorted(stacked.attrs["elements"], key=ELEMENT_SYMBOLS.index)
-            for a in arrays:
-                if a.attrs.get("signal") == "eds" and "elements" not in a.attrs:
-                    a.attrs["elements"] = elements
+    ``eds_1``...). Element maps of one technique and shape are stacked along ``element`` (EDS maps
+    in ``element_map``, EELS maps in ``element_map_eels``; ``attrs["titles"]`` keeps the file's
+    titles); the list of EDS elements is copied to the spectrum images that lack one. Every signal
+    the reader returned is kept."""
+    arrays = _group_element_maps(arrays)
     if len(arrays) == 1:
         return arrays[0]
     # within a kind, the largest signal gets the plain name
@@ -236,7 +290,7 @@ def assemble(arrays: list[xr.DataArray], *, source: str, fmt: str) -> xr.DataArr
     counts: dict[str, int] = {}
     names: dict[int, str] = {}
     for i in ranked:
-        kind = str(arrays[i].attrs.get("signal", "signal"))
+        kind = _node_kind(arrays[i])
         n = counts.get(kind, 0)
         names[i] = kind if n == 0 else f"{kind}_{n}"
         counts[kind] = n + 1

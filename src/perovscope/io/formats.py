@@ -57,7 +57,8 @@ FORMATS = (
     Format("hspy", "HyperSpy HDF5", (".hspy", ".hdf5"), "rsciio.hspy", True),
     Format("zspy", "HyperSpy zarr", (".zspy",), "rsciio.zspy", True),
     Format("digitalsurf", "DigitalSurf / Attolight", (".sur", ".pro"), "rsciio.digitalsurf", False),
-    Format("delmic", "Delmic HDF5 cathodoluminescence", (".h5",), "rsciio.delmic", True, "cl"),
+    # RosettaSciIO reads Delmic files into memory only (recorded in attrs["lazy_fallback"])
+    Format("delmic", "Delmic HDF5 cathodoluminescence", (".h5",), "rsciio.delmic", False, "cl"),
     Format("jobinyvon", "Horiba LabSpec XML", (".xml",), "rsciio.jobinyvon", False, "pl"),
     Format("bruker_xrd", "Bruker XRD RawData XML / BRML", (".brml",), None, False, "xrd"),
     Format("text", "two-column or CSV text", (".xy", ".csv", ".txt", ".dat"), None, False),

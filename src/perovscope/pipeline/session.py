@@ -191,7 +191,11 @@ def load_session(path, *, step_options: Mapping[str, Mapping[str, Any]] | None =
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source}: no such session description; write one with `perovscope init DIR`")
-    text = source.read_text(encoding="utf-8")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not a text file (a session description is TOML, e.g. "
+                         "session.toml)") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -14,6 +14,7 @@ import os
 import numpy as np
 import xarray as xr
 
+from ..calibrations import required_attr
 from ..errors import InputError
 from ._common import spectral_dim, window_slice
 from ._powerlaw_eval import single_thread_blas, subtract_power_law
@@ -334,7 +335,8 @@ def edx_quantify_map(da: xr.DataArray, elements, *, beam_energy_keV: float | Non
     spec = spectral_dim(da)
     da, lazy = _prepare(da, spec)
     e = np.asarray(da[spec].values, dtype=float)
-    kv = float(beam_energy_keV or da.attrs.get("beam_energy_keV") or 200.0)
+    kv = required_attr(da, "beam_energy_keV", given=beam_energy_keV,
+                       option="--beam-energy-keV KV (beam_energy_keV= in Python)")
     elements = list(elements)
     model = edx_model(e, elements, beam_energy_keV=kv, fwhm_mn_ka=fwhm_mn_ka,
                       background=background, fit_range=fit_range)

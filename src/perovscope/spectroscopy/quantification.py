@@ -104,6 +104,10 @@ def cliff_lorimer(net_counts, elements, *, families=None, k_factors=None,
     fams = tuple(families) if families is not None else ("K",) * len(elements)
     k = default_k_factors(elements, fams, beam_energy_keV=beam_energy_keV) \
         if k_factors is None or set(elements) - set(k_factors) else {}
+    unknown = sorted(set(k_factors or {}) - set(elements), key=str)
+    if unknown:
+        raise InputError(f"k-factor given for {', '.join(map(str, unknown))}, not among the quantified "
+                         f"elements; valid: {', '.join(elements)}")
     for el, val in (k_factors or {}).items():
         if el in elements:
             if not np.isfinite(val) or val <= 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ...calibrations import pixel_length_nm, required_attr
 from ...errors import InputError
 from ...interfaces import reaction_layer_thickness
 from ...spectroscopy.decomposition import denoise_pca
@@ -26,6 +27,9 @@ from ...spectroscopy.maps import edx_quantify_map
 from ...spectroscopy.xray_generation import line_sensitivity
 from ...spectroscopy.xray_lines import ATOMIC_WEIGHTS
 from ._common import finish_dataset, read_frame
+
+_KV_OPTION = "beam_energy_keV = KV under [modality.eds.calibration] in session.toml"
+_PX_OPTION = "pixel_size_nm = NM under [modality.eds.calibration] in session.toml"
 
 __all__ = ["DEFAULTS", "frame", "atomic_percent_std", "alcl3_thickness"]
 
@@ -74,14 +78,15 @@ def alcl3_thickness(da: xr.DataArray, elements, *, margin_px: int = 3) -> tuple[
     the thin-foil model; rows run towards the cathode (Al in the last rows).
     """
     e = np.asarray(da["energy"].values, float)
-    kv = float(da.attrs.get("beam_energy_keV") or 200.0)
+    kv = required_attr(da, "beam_energy_keV", option=_KV_OPTION)
     m = edx_model(e, elements, beam_energy_keV=kv)
     m = m._replace(nonneg=np.zeros_like(m.nonneg))
     net = fit_edx(np.asarray(da.values, float), e, elements, model=m).net_counts
     fam = {el: quantification_family(el, float(e.max()), beam_energy_keV=kv) for el in ("Al", "Cl")}
     ratio = (line_sensitivity("Al", fam["Al"], beam_energy_keV=kv)
              / line_sensitivity("Cl", fam["Cl"], beam_energy_keV=kv))
-    px = float(abs(da["y"].values[1] - da["y"].values[0]))
+    px = pixel_length_nm(abs(float(da["y"].values[1] - da["y"].values[0])), da["y"].attrs.get("units"),
+                         where=f"{da.name or 'eds'} (y)", option=_PX_OPTION)
     res = reaction_layer_thickness(net[..., elements.index("Cl")], net[..., elements.index("Al")],
                                    pixel_size_nm=px, sensitivity_ratio=ratio, margin_px=margin_px)
     return float(res.mean_nm), float(res.sem_nm)
@@ -117,7 +122,8 @@ def frame(ctx, index: int, prepared: dict) -> xr.Dataset:
     data = _binned(raw, b)
     if int(p["pca"]) > 0:
         data = data.copy(data=denoise_pca(data.values, n_components=int(p["pca"]), pixel_normalise=False))
-    q = edx_quantify_map(data, els)
+    kv = required_attr(data, "beam_energy_keV", option=_KV_OPTION)
+    q = edx_quantify_map(data, els, beam_energy_keV=kv)
     out = q[["atomic_percent", "net_counts", "net_counts_std"]].transpose("y", "x", "element")
     out["atomic_percent_std"] = atomic_percent_std(q).transpose("y", "x", "element")
     at, nc, sd = q["atomic_percent"], q["net_counts"], q["net_counts_std"]
