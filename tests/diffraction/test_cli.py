@@ -86,3 +86,25 @@ def test_real_merlin_file(data_file, tmp_path):
     assert main(["strain", str(path), "--out", str(tmp_path / "s.zarr"), "--quiet"]) == 0
     st = open_results(tmp_path / "s.zarr").to_dataset()
     assert np.isnan(st["exx"].values).all() and np.all(st["reason"].values > 0)   # no Bragg lattice
+
+
+def test_strain_cli_probe_radius_measured_or_set_by_hand(store, tmp_path, small_strained, capsys):
+    """The disk radius is measured from the data and printed; ``--probe-radius`` sets it by hand."""
+    out = tmp_path / "measured.zarr"
+    assert main(["strain", str(store), "--out", str(out), "--quiet", "--no-phases"]) == 0
+    err = capsys.readouterr().err
+    measured = open_results(out).to_dataset().attrs
+    assert measured["probe_radius_source"] == "data" and "(measured)" in err
+    # the disk-model fit resolves the radius to its 0.05-px grid (see test_probe.py)
+    assert measured["probe_radius_px"] == pytest.approx(small_strained.radius_px, abs=0.1)
+    assert f"probe radius {measured['probe_radius_px']:.2f} px" in err
+    out = tmp_path / "by_hand.zarr"
+    assert main(["strain", str(store), "--out", str(out), "--quiet", "--no-phases",
+                 "--probe-radius", "4.5"]) == 0
+    attrs = open_results(out).to_dataset().attrs
+    # the recorded radius is the disk model's, fitted to the hand-set template on its 0.05-px grid
+    assert attrs["probe_radius_source"] == "user" and attrs["probe_radius_px"] == pytest.approx(4.5, abs=0.05)
+    assert f"probe radius {attrs['probe_radius_px']:.2f} px (set by hand)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:                # argparse: one usage line, status 2
+        main(["strain", str(store), "--probe-radius", "-1"])
+    assert exit_.value.code == 2 and "--probe-radius: must be > 0" in capsys.readouterr().err

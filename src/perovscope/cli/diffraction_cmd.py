@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", help="output .zarr (default: FILE stem + '_strain.zarr')")
     p.add_argument("--probe", help=".npy vacuum-probe image (default: from the convergence angle or "
                                    "the mean pattern)")
+    p.add_argument("--probe-radius", type=positive_float, metavar="PX",
+                   help="direct-beam disk radius in detector pixels, set by hand (default: measured from "
+                        "the mean pattern; the convergence-angle metadata are only a cross-check)")
     p.add_argument("--pixel-size", type=positive_float,
                    help="detector pixel size in 1/nm (overrides metadata)")
     p.add_argument("--node", help="tree node holding the 4D-STEM signal (default: the first 4dstem node)")
@@ -137,17 +140,27 @@ def run_strain(args) -> int:
             raise InputError(f"--probe: {args.probe}: no such file")
         probe = np.load(args.probe, allow_pickle=False)
     with dask_progress(not args.quiet, label=f"strain: finding Bragg disks in {args.file}"):
-        ds = strain_map(da, probe=probe, calibration=cal, reference=ref, phases=_phases(args))
+        options = {} if args.probe_radius is None else {"probe_radius_px": args.probe_radius}
+        ds = strain_map(da, probe=probe, calibration=cal, reference=ref, phases=_phases(args), **options)
     ds.attrs["source_file"] = str(args.file)
     out = save(ds, _out(args, "_strain.zarr"))
     ok = ds["reason"].values == 0
     n = int(ok.sum())
-    msg = f"strain: {n}/{ok.size} patterns fitted"
+    msg = f"strain: {n}/{ok.size} patterns fitted{_radius_note(ds.attrs)}"
     if n:
         msg += (f"; median |exx| {np.nanmedian(np.abs(ds['exx'].values)):.2e}, median exx_std "
                 f"{np.nanmedian(ds['exx_std'].values):.2e}")
     print(f"{msg}; wrote {out}", file=sys.stderr if args.quiet else sys.stdout)
     return 0
+
+
+def _radius_note(attrs) -> str:
+    """``; probe radius 4.02 px (measured)`` — where the disk radius came from."""
+    radius, source = attrs.get("probe_radius_px"), attrs.get("probe_radius_source")
+    if radius is None:
+        return ""
+    words = {"data": "measured", "user": "set by hand", "template given": "from the given probe"}
+    return f"; probe radius {float(radius):.2f} px ({words.get(str(source), str(source))})"
 
 
 def run_virtual(args) -> int:
