@@ -10,7 +10,16 @@ from perovscope.cli import build_parser, main
 
 
 def test_areas_load_on_first_use():
-    assert ps.io.read is not None and ps.simulate.simulate_device is not None
+    # in a fresh interpreter: importing perovscope loads no area; touching one loads just that one
+    code = ("import sys, perovscope as ps\n"
+            "areas = ('io', 'simulate', 'diffraction', 'spectroscopy', 'imaging', 'bulk', 'pipeline')\n"
+            "print(sorted(a for a in areas if 'perovscope.' + a in sys.modules))\n"
+            "read = ps.io.read\n"
+            "print(sorted(a for a in areas if 'perovscope.' + a in sys.modules), read.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = out.splitlines()
+    assert before == "[]" and after.startswith("['io']") and after.endswith("perovscope.io.reader")
+    assert callable(ps.simulate.simulate_device) and ps.simulate.simulate_device.__name__ == "simulate_device"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         ps.nope  # noqa: B018
 
