@@ -70,20 +70,29 @@ def test_render_is_deterministic_per_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, d)
 
 
-def _bethe_nm2(edge_kev, n_s, b_s, c_s, e0):
-    u = e0 / edge_kev
-    return 6.51e-20 * n_s * b_s * np.log(c_s * u) / (u * edge_kev ** 2) * 1e14
+def _casnati_nm2(edge_ev, n_s, e0_kev):
+    # Casnati, Tartari & Baraldi, J. Phys. B 15, 155 (1982), written out by hand
+    u, j, ry, a0 = 1e3 * e0_kev / edge_ev, 510998.95 / edge_ev, 13.605693, 0.052917721
+    psi = (edge_ev / ry) ** (-0.0318 + 0.3160 / u - 0.1135 / u ** 2)
+    phi = 10.57 * np.exp(-1.736 / u + 0.317 / u ** 2)
+    rel = ((1 + 2 * j) / (u + 2 * j) * ((u + j) / (1 + j)) ** 2
+           * ((1 + u) * (u + 2 * j) * (1 + j) ** 2 / (j ** 2 * (1 + 2 * j) + u * (u + 2 * j) * (1 + j) ** 2))
+           ** 1.5)
+    return n_s * a0 ** 2 * (ry / edge_ev) ** 2 * psi * phi * rel * np.log(u) / u
 
 
 def test_eds_total_counts_match_dose_times_cross_section():
-    # Pure Al: one K family (Ka 1486.7, Kb 1557.5 eV), edge ≈ 1.02 × 1557.5 eV.
+    # Pure Al: one K family (Ka 1486.7, Kb 1557.5 eV at 3 % of Kα), K edge 1559.0 eV and
+    # ω_K = 0.0329767 (Elam et al. 2002); Kα is the share p_α of the K radiative decays
+    from perovscope.physics import alpha_line_fraction
+
     e0, omega_sr = 300.0, 0.7
     energy = energy_axis_eV(2048, 10.0)
     spectra = element_spectra(["Al"], [13], energy, beam_energy_keV=e0, solid_angle_sr=omega_sr,
                               efficiency_edge_eV=150.0)  # efficiency 1 - exp(-(E/0.15 keV)^2)
-    sigma = _bethe_nm2(1.02 * 1.5575, 2, 0.9, 0.65, e0)
-    omega_k = 13 ** 4 / (1.12e6 + 13 ** 4)
-    line_yield = sigma * omega_k * omega_sr / (4 * np.pi)
+    sigma = _casnati_nm2(1559.0, 2, e0)
+    omega_k = 0.0329767
+    line_yield = sigma * omega_k * alpha_line_fraction("Al", "K") * 1.03 * omega_sr / (4 * np.pi)
     kramers = 16 * np.pi / (3 * np.sqrt(3)) / 137.036 * (2.8179403e-6) ** 2 * 510.999 * 13 ** 2
     brems, _ = quad(lambda ek: kramers / (e0 * ek) * -np.expm1(-(ek / 0.15) ** 2), 0.0, 20.48,
                     limit=200)  # per electron, nm²

@@ -98,29 +98,52 @@ def device():
                                     eds_shape=(32, 32))
 
 
-def test_theoretical_k_factors_equal_simulator_standards():
-    # one X-ray generation model: k-factors measured on the simulator's thin pure-element standards
-    # (net alpha-line counts per atom, each standard fitted with its own element only, so that e.g.
-    # Al K and Br L, 6 eV apart, are not split) equal the theoretical ones. Noise-free standards; the
-    # fit's only approximation is the per-line detector efficiency inside a family (< 0.1 % above
-    # 1 keV), so 0.5 % is generous.
-    from perovscope.simulate.eds import family_yields as sim_family_yields
-    from perovscope.spectroscopy.xray_generation import family_yields, theoretical_k_factors
+def _simulator_standard_k_factors(elements, *, beam_energy_keV):
+    """k-factors (relative to Si) measured on the simulator's noise-free thin pure-element standards.
 
-    assert sim_family_yields is family_yields
-    els = ["Si", "Cs", "Pb", "Br", "Cl", "Al", "O"]
+    Each standard is fitted together with Si only (Si Kα 1740 eV lies > 2 FWHM from Al Kα 1487, Br Lα
+    1480 and Pb Mα 2345 eV), so that lines of different elements a few eV apart are not split.
+    """
+    els = ["Si", *[el for el in elements if el != "Si"]]
     energy = simulate.energy_axis_eV(2048, 10.0)
-    std = simulate.element_spectra(els, [ELEMENTS[x] for x in els], energy, beam_energy_keV=300.0,
-                                   bremsstrahlung=False)
-    # a pair fit of Si + X overlaps nothing for these elements (Si Kα 1740 eV vs Al Kα 1487, Br Lα
-    # 1480, Pb Mα 2342 eV: > 2 FWHM apart)
-    measured = {el: k_factors_from_standards(std[[0, i]], energy, ["Si", el], beam_energy_keV=300.0,
-                                             background="none")[el]
-                for i, el in enumerate(els) if el != "Si"}
-    model = theoretical_k_factors(els, beam_energy_keV=300.0)
+    std = simulate.element_spectra(els, [ELEMENTS[x] for x in els], energy,
+                                   beam_energy_keV=beam_energy_keV, bremsstrahlung=False)
+    out = {"Si": 1.0}
+    for i, el in enumerate(els[1:], start=1):
+        out[el] = k_factors_from_standards(std[[0, i]], energy, ["Si", el], beam_energy_keV=beam_energy_keV,
+                                           background="none")[el]
+    return out
+
+
+@pytest.fixture(scope="module")
+def simulator_k_300():
+    k = _simulator_standard_k_factors(["Cs", "Pb", "Br", "Cl"], beam_energy_keV=300.0)
+    return {el: k[el] for el in ("Cs", "Pb", "Br", "Cl")}
+
+
+def test_default_k_factors_against_simulator_standards():
+    # The simulator (Casnati relativistic cross-section of the alpha subshell, tabulated radiative
+    # branching) and the analysis' default k-factors (non-relativistic Bethe/Powell of the whole shell)
+    # share only tables, so their k-factors differ by the model error. Measured at 300 kV (relative to
+    # Si): K lines of O–Br +2…+12 %, Mg/Al −1 %, L lines of Cs/Pb/Sn/In +20…+40 %. Tolerances are the
+    # stated accuracy of the two cross-section models (Llovet et al. 2014: ~10 % for K shells, more
+    # for L and M, where the Casnati K-shell formula is applied outside its fit): 15 % for K lines and
+    # 45 % for L lines; the noise-free standards add < 0.1 % of fit error.
+    from perovscope.simulate import xray_emission
+    from perovscope.spectroscopy import xray_generation
+    from perovscope.spectroscopy.edx import quantification_family
+    from perovscope.spectroscopy.xray_generation import theoretical_k_factors
+
+    assert xray_emission.family_yields is not xray_generation.family_yields
+    els = ["Cs", "Pb", "Br", "Cl", "Al", "O", "Sn", "In"]
+    measured = _simulator_standard_k_factors(els, beam_energy_keV=300.0)
+    model = theoretical_k_factors(["Si", *els], beam_energy_keV=300.0)
     assert model["Si"] == 1.0 and model["Pb"] > 5.0   # Pb Lα: the heavy-element end of the table
-    for el in measured:
-        assert measured[el] == pytest.approx(model[el], rel=5e-3), el
+    for el in els:
+        tol = 0.15 if quantification_family(el, 20000.0, beam_energy_keV=300.0) == "K" else 0.45
+        assert model[el] == pytest.approx(measured[el], rel=tol), (el, model[el], measured[el])
+    # the model error is not zero: the two are independent models, not one model twice
+    assert abs(model["Cs"] / measured["Cs"] - 1) > 0.05
 
 
 _HALIDE_Q = ["Cs", "Pb", "Br", "Cl"]
@@ -136,12 +159,12 @@ def _binned_truth(tree):
     return eds.coarsen(y=2, x=2).sum(), list(eds.attrs["elements"]), truth, emitter
 
 
-def test_edx_emitter_composition(device):
+def test_edx_emitter_composition(device, simulator_k_300):
     binned, els, truth, emitter = _binned_truth(device)
     q = _HALIDE_Q
-    # default (theoretical) k-factors: the simulator renders with the same generation model, so
-    # thin-foil Cliff–Lorimer is exact up to absorption, which neither side includes
-    ds = edx_quantify_map(binned, els, quantify=q)
+    # k-factors calibrated on the simulator's thin pure-element standards (as on real standards): the
+    # thin-foil Cliff–Lorimer relation is then exact up to absorption, which neither side includes
+    ds = edx_quantify_map(binned, els, quantify=q, k_factors=simulator_k_300)
     assert int(emitter.sum()) > 50
     ours = ds["atomic_percent"].sel(element=q)
     err = (ours - truth).where(emitter)
@@ -156,7 +179,7 @@ def test_edx_emitter_composition(device):
     assert np.nanmedian(np.abs(err.values)) < 5.0
 
 
-def test_edx_per_pixel_with_binning_and_pca_at_default_dose(device):
+def test_edx_per_pixel_with_binning_and_pca_at_default_dose(device, simulator_k_300):
     # default dose (~700 counts per 2x2-binned emitter pixel): binning alone leaves ~4 at.% RMS per
     # pixel (Poisson). A rank-4 PCA per frame (channel-scaled by the Poisson sd of the mean spectrum)
     # keeps the chemistry (a handful of layers + the Cl gradient) and drops most of the noise:
@@ -169,7 +192,8 @@ def test_edx_per_pixel_with_binning_and_pca_at_default_dose(device):
     den = np.stack([denoise_pca(f, n_components=4, pixel_normalise=False) for f in binned.values])
     rms, ratio_rms = {}, {}
     for name, data in (("bin", binned), ("bin+pca", binned.copy(data=den))):
-        ours = edx_quantify_map(data, els, quantify=q)["atomic_percent"].sel(element=q).values
+        ours = edx_quantify_map(data, els, quantify=q,
+                                k_factors=simulator_k_300)["atomic_percent"].sel(element=q).values
         rms[name] = np.sqrt(np.mean((ours - truth)[emitter] ** 2, axis=0))
         ratio_rms[name] = np.sqrt(np.mean((halide_ratio(ours, q) - halide_ratio(truth, q))[emitter] ** 2))
     assert np.all(rms["bin+pca"] < 2.0), rms
@@ -177,7 +201,7 @@ def test_edx_per_pixel_with_binning_and_pca_at_default_dose(device):
     assert np.sqrt(np.mean(rms["bin"] ** 2)) > 3 * np.sqrt(np.mean(rms["bin+pca"] ** 2))
 
 
-def test_edx_per_pixel_spec_at_high_dose():
+def test_edx_per_pixel_spec_at_high_dose(simulator_k_300):
     # 100x the default EDX dose (5e6 e/Å², ~70 000 counts per binned emitter pixel): every binned
     # emitter pixel within 2 at.% and Cl/(Cl+Br) within 0.03. The fit of 12 overlapping elements
     # scatters by ~0.35 at.% per pixel here (0.6–0.9 at 1e6 e/Å²), so 2 at.% is > 5 σ
@@ -185,7 +209,7 @@ def test_edx_per_pixel_spec_at_high_dose():
                                     eds_shape=(32, 32), eds_dose_e_per_A2=5e6)
     binned, els, truth, emitter = _binned_truth(tree)
     q, emitter = _HALIDE_Q, emitter.values
-    ds = edx_quantify_map(binned, els, quantify=q)  # default k-factors
+    ds = edx_quantify_map(binned, els, quantify=q, k_factors=simulator_k_300)  # calibrated k-factors
     ours = ds["atomic_percent"].sel(element=q).values
     assert np.abs(ours - truth.values)[emitter].max() < 2.0
     ratio = halide_ratio(ours, q)

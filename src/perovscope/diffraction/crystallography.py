@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..spectroscopy.xray_lines import ELEMENTS as XRAY_ELEMENTS
+from ..physics.xray import LINE_ELEMENTS as XRAY_ELEMENTS
 
 __all__ = [
     "ATOMIC_NUMBER",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erfc
 
-from ..spectroscopy.eels_edges import edge_onset_eV
+from ..physics.edges import edge_onset_eV
 
 __all__ = ["IODINE_M5_ONSET_EV", "IODINE_M4_ONSET_EV", "power_law", "iodine_m45_edge",
            "iodine_profile", "gaussian_emission"]

@@ -8,25 +8,23 @@ For a thin specimen each beam electron produces, per atom of element *i* in the 
 * ``dσ_B/dE · Ω/4π`` bremsstrahlung photons per eV with Kramers' thin-target cross-section
   ``dσ_B/dE = (16π / 3√3) α r_e² m_e c² Z² / (T E)`` (T: beam kinetic energy, E: photon energy).
 
-σ_s is Bethe's ionisation cross-section ``σ = 6.51e-20 n_s b_s ln(c_s U) / (U E_c²)`` cm² (E_c in keV,
-``U = T/E_c``; Powell's constants) and ω_s the fluorescence yield ``Z⁴ / (a_s + Z⁴)``. The spectrum of a
-pixel is the matrix product of its atom column densities ``n t c_i`` with the per-element spectra, times
-the electrons per pixel; counts are Poisson. A detector efficiency ``1 - exp(-(E/E_w)²)`` models the
-loss of soft X-rays below ``E_w``.
-
-The generation physics (cross-sections, yields, line shares, efficiency, Kramers continuum) lives in
-:mod:`perovscope.spectroscopy.xray_generation`, shared with the theoretical Cliff–Lorimer k-factors
-of the quantification, so that simulated spectra and default quantification use one model.
+The characteristic yields (Casnati ionisation cross-section of the alpha subshell, tabulated
+fluorescence yields and radiative branching, tabulated line weights) and the Kramers continuum come
+from :mod:`perovscope.simulate.xray_emission`, the simulator's own generation model, written
+independently of the Cliff–Lorimer k-factor model of :mod:`perovscope.spectroscopy` (they share
+reference tables from :mod:`perovscope.physics`, never a model), so that quantifying simulated
+spectra tests the analysis. The spectrum of a pixel is the matrix product of its atom column
+densities ``n t c_i`` with the per-element spectra, times the electrons per pixel; counts are Poisson.
+A detector efficiency ``1 - exp(-(E/E_w)²)`` models the loss of soft X-rays below ``E_w``.
 
 References
 ----------
 .. [1] H. A. Kramers, "On the theory of X-ray absorption and of the continuous X-ray spectrum",
    Phil. Mag. 46, 836 (1923).
-.. [2] C. J. Powell, "Cross sections for ionization of inner-shell electrons by electrons",
-   Rev. Mod. Phys. 48, 33 (1976).
+.. [2] E. Casnati, A. Tartari and C. Baraldi, J. Phys. B 15, 155 (1982) — ionisation cross-section.
 .. [3] D. B. Williams and C. B. Carter, Transmission Electron Microscopy, 2nd ed., Springer (2009),
    ch. 4 (ionisation cross-section, fluorescence yield) and ch. 32–35 (X-ray spectrometry).
-.. [4] E. H. S. Burhop, The Auger Effect and Other Radiationless Transitions, CUP (1952) — ω = Z⁴/(a+Z⁴).
+.. [4] W. T. Elam, B. D. Ravel and J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002) — ω, edges.
 .. [5] C. E. Fiori and D. E. Newbury, Scanning Electron Microsc. 1, 401 (1978) — resolution scaling.
 """
 
@@ -36,14 +34,14 @@ import numpy as np
 from scipy.special import erf
 
 from ..errors import InputError
-from ..spectroscopy.xray_generation import (
+from ..physics.xray import detector_fwhm_eV
+from .xray_emission import (
     bremsstrahlung_cross_section,
     detector_efficiency,
     family_yields,
     fluorescence_yield,
     ionisation_cross_section_nm2,
 )
-from ..spectroscopy.xray_lines import detector_fwhm_eV
 
 __all__ = ["ionisation_cross_section_nm2", "fluorescence_yield", "family_yields",
            "bremsstrahlung_cross_section", "element_spectra", "eds_expected", "render_eds",

@@ -1,27 +1,25 @@
-"""Thin-foil X-ray generation: ionisation, fluorescence, line shares, detector efficiency, k-factors.
+"""Thin-foil X-ray generation model behind the theoretical Cliff–Lorimer k-factors of the analysis.
 
-One physical model serves both the EDX simulator (:mod:`perovscope.simulate.eds` renders spectra
-with it) and Cliff–Lorimer quantification (:func:`theoretical_k_factors`, the default k-factors of
-:func:`perovscope.spectroscopy.quantification.cliff_lorimer`). For a thin specimen each beam
-electron produces, per atom and per steradian of collection, ``σ_s ω_s / 4π`` photons of shell
-family *s* (K, L, M), shared among the lines of the family in proportion to their tabulated weights
-(:mod:`perovscope.spectroscopy.xray_lines`), each detected with efficiency ``ε(E)``:
+For a thin specimen each beam electron produces, per atom and per steradian of collection,
+``σ_s ω_s / 4π`` photons of shell family *s* (K, L, M), shared among the lines of the family in
+proportion to their tabulated weights (:mod:`perovscope.physics.xray`), each detected with
+efficiency ``ε(E)``:
 
 * σ_s: Bethe's ionisation cross-section ``σ = 6.51e-20 n_s b_s ln(c_s U) / (U E_c²)`` cm²
-  (E_c in keV, ``U = E0/E_c``) with Powell's constants (K: n=2, b=0.9, c=0.65; L: 8, 0.5, 1;
-  M: 18, 0.5, 1); the critical energy is taken as 1.02 × the family's highest tabulated line;
-* ω_s: the fluorescence yield in Burhop's form ``Z⁴ / (a_s + Z⁴)`` with a_K = 1.12e6,
-  a_L = 8.4e7, a_M = 2.2e9 (ω_K(Cl) ≈ 0.07, ω_L(Pb) ≈ 0.35, ω_M(Pb) ≈ 0.02);
+  (E_c in keV, ``U = E0/E_c``, non-relativistic) with Powell's constants for the whole shell
+  (K: n=2, b=0.9, c=0.65; L: 8, 0.5, 1; M: 18, 0.5, 1); the critical energy E_c is the absorption
+  edge of the subshell that emits the alpha line (K, L3, M5; Elam et al. 2002 via
+  :func:`perovscope.physics.edge_energy_eV`);
+* ω_s: the tabulated fluorescence yield of that subshell (:func:`perovscope.physics.fluorescence_yield`);
 * ε(E) = ``1 − exp(−(E/E_w)²)``: a window-less/thin-window silicon-drift detector losing soft
   X-rays below E_w (150 eV by default); transparent at all energies above ~0.4 keV.
-
-Bremsstrahlung follows Kramers' thin-target cross-section
-``dσ/dE = (16π / 3√3) α r_e² m_e c² Z² / (E0 E)`` per atom.
 
 With this model the Cliff–Lorimer relation is exact for a thin foil: the alpha line of element A
 gives ``I_A = N_e n_A t Ω/4π · σ_A ω_A f_A ε(E_A)`` (``f_A`` the alpha line's share of its family),
 so ``C_A/C_B = k_AB I_A/I_B`` with ``k_A ∝ M_A / (σ_A ω_A f_A ε(E_A))`` (M: atomic weight) —
 absorption and fluorescence in the specimen, which thin lamellae neglect, are the only missing terms.
+The EDX simulator (:mod:`perovscope.simulate.xray_emission`) does *not* use this model: it has its own
+relativistic cross-section, so that simulated spectra test these k-factors instead of reproducing them.
 
 References
 ----------
@@ -29,10 +27,9 @@ References
    Rev. Mod. Phys. 48, 33 (1976).
 .. [2] D. B. Williams and C. B. Carter, Transmission Electron Microscopy, 2nd ed., Springer (2009),
    ch. 4 (ionisation cross-section, fluorescence yield) and ch. 35 (calculated k-factors).
-.. [3] E. H. S. Burhop, The Auger Effect and Other Radiationless Transitions, CUP (1952).
-.. [4] H. A. Kramers, Phil. Mag. 46, 836 (1923).
-.. [5] G. Cliff and G. W. Lorimer, J. Microsc. 103, 203 (1975).
-.. [6] J. I. Goldstein et al., Scanning Electron Microscopy and X-Ray Microanalysis, 4th ed.,
+.. [3] W. T. Elam, B. D. Ravel and J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002) — ω, edges.
+.. [4] G. Cliff and G. W. Lorimer, J. Microsc. 103, 203 (1975).
+.. [5] J. I. Goldstein et al., Scanning Electron Microscopy and X-Ray Microanalysis, 4th ed.,
    Springer (2018), ch. 16 and 19 (detector efficiency).
 """
 
@@ -41,22 +38,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .xray_lines import ATOMIC_WEIGHTS, ELEMENTS, xray_lines
+from ..physics import elements as _elements
+from ..physics import xray as _xray
+from ..physics.elements import ATOMIC_WEIGHT as ATOMIC_WEIGHTS
+from ..physics.xray import LINE_ELEMENTS as ELEMENTS
+from ..physics.xray import xray_lines
 
 __all__ = ["ionisation_cross_section_nm2", "fluorescence_yield", "critical_energy_eV",
-           "family_yields", "detector_efficiency", "bremsstrahlung_cross_section",
-           "line_sensitivity", "theoretical_k_factors", "DEFAULT_EFFICIENCY_EDGE_EV"]
+           "family_yields", "detector_efficiency", "line_sensitivity", "theoretical_k_factors",
+           "DEFAULT_EFFICIENCY_EDGE_EV"]
 
 #: Soft-X-ray efficiency scale E_w (eV) of ``ε(E) = 1 − exp(−(E/E_w)²)``.
 DEFAULT_EFFICIENCY_EDGE_EV = 150.0
 
 # Powell (1976) / Williams & Carter (2009) Bethe constants: electrons per shell n_s, b_s, c_s.
 _SHELL = {"K": (2, 0.9, 0.65), "L": (8, 0.5, 1.0), "M": (18, 0.5, 1.0)}
-# Burhop constants a_s of ω = Z⁴/(a_s + Z⁴).
-_OMEGA_A = {"K": 1.12e6, "L": 8.4e7, "M": 2.2e9}
-_ALPHA = 1.0 / 137.036
-_RE2_NM2 = (2.8179403e-6) ** 2      # classical electron radius squared, nm²
-_MEC2_KEV = 510.999
 
 
 def ionisation_cross_section_nm2(edge_keV: float, family: str, *, beam_energy_keV: float) -> float:
@@ -74,12 +70,19 @@ def ionisation_cross_section_nm2(edge_keV: float, family: str, *, beam_energy_ke
     return float(sigma_cm2 * 1e14)
 
 
-def fluorescence_yield(z: int, family: str) -> float:
-    """Fluorescence yield ``ω = Z⁴ / (a + Z⁴)`` of a shell family [3]_."""
-    if family not in _OMEGA_A:
+def fluorescence_yield(element, family: str) -> float:
+    """Tabulated fluorescence yield of the subshell emitting ``family``'s alpha line (K, L3, M5) [3]_.
+
+    ``element`` is a chemical symbol or an atomic number.
+    """
+    if family not in _SHELL:
         raise InputError(f"family={family!r}: use 'K', 'L' or 'M'")
-    z4 = float(z) ** 4
-    return z4 / (_OMEGA_A[family] + z4)
+    if not isinstance(element, str):
+        element = _SYMBOL_OF_Z.get(int(element), element)
+    return _xray.fluorescence_yield(element, _xray.FAMILY_SUBSHELL[family])
+
+
+_SYMBOL_OF_Z = {z: el for el, z in _elements.ATOMIC_NUMBER.items()}
 
 
 def detector_efficiency(energy_eV, *, efficiency_edge_eV: float = DEFAULT_EFFICIENCY_EDGE_EV):
@@ -96,11 +99,11 @@ def _lines(element: str):
 
 
 def critical_energy_eV(element: str, family: str) -> float:
-    """Critical ionisation energy used by the model: 1.02 × the family's highest tabulated line."""
+    """Critical ionisation energy (eV): the absorption edge of the family's alpha subshell [3]_."""
     fl = [ln.energy_eV for ln in _lines(element) if ln.family == family]
     if not fl:
         raise InputError(f"family={family!r}: {element} has no {family} lines in the table")
-    return 1.02 * max(fl)
+    return _xray.edge_energy_eV(element, _xray.FAMILY_SUBSHELL[family])
 
 
 def family_yields(element: str, z: int | None = None, *, beam_energy_keV: float,
@@ -110,30 +113,20 @@ def family_yields(element: str, z: int | None = None, *, beam_energy_keV: float,
     Returns a list of ``(family, yield_nm2, lines)`` with ``lines`` a list of
     ``(energy_eV, share)``, the shares summing to 1 within the family (tabulated weights / their
     sum). Elements without tabulated lines give an empty list. Detector efficiency not included.
+    ``z`` is accepted for backward compatibility and ignored (the element symbol fixes the tables).
     """
-    z = ELEMENTS.get(element) if z is None else z
     lines = _lines(element)
     out = []
     for fam in ("K", "L", "M"):
         fl = [ln for ln in lines if ln.family == fam]
         if not fl:
             continue
-        edge_keV = 1.02 * max(ln.energy_eV for ln in fl) / 1e3
+        edge_keV = critical_energy_eV(element, fam) / 1e3
         y = (ionisation_cross_section_nm2(edge_keV, fam, beam_energy_keV=beam_energy_keV)
-             * fluorescence_yield(z, fam) * solid_angle_sr / (4 * np.pi))
+             * fluorescence_yield(element, fam) * solid_angle_sr / (4 * np.pi))
         wsum = sum(ln.weight for ln in fl)
         out.append((fam, y, [(ln.energy_eV, ln.weight / wsum) for ln in fl]))
     return out
-
-
-def bremsstrahlung_cross_section(energy_eV, z: int, *, beam_energy_keV: float):
-    """Kramers thin-target bremsstrahlung cross-section dσ/dE (nm² per eV) per atom [4]_."""
-    e_kev = np.asarray(energy_eV, dtype=float) / 1e3
-    pref = 16 * np.pi / (3 * np.sqrt(3)) * _ALPHA * _RE2_NM2 * _MEC2_KEV * float(z) ** 2
-    with np.errstate(divide="ignore"):
-        per_kev = np.where((e_kev > 0) & (e_kev < beam_energy_keV),
-                           pref / (beam_energy_keV * np.maximum(e_kev, 1e-12)), 0.0)
-    return per_kev / 1e3
 
 
 def line_sensitivity(element: str, family: str, *, beam_energy_keV: float,
