@@ -3,8 +3,8 @@
 Two glass phases fill the field: Zn-rich agZIF-62 domains (Zn, C, N, a little O) and Na/Al/P/F/O
 phosphate-glass domains. The domain map is a Gaussian random field (white noise smoothed over the
 domain correlation length) thresholded at the quantile that gives the requested area fraction of MOF
-glass. Rendered on one (y, x) grid with the shared cores of :mod:`perovscope.simulate.eds` (Bethe
-characteristic lines at their tabulated energies, Kramers bremsstrahlung, detector resolution,
+glass. Rendered on one (y, x) grid with the cores of :mod:`perovscope.simulate.eds` (Casnati
+cross-sections, characteristic lines at their tabulated energies, Kramers bremsstrahlung, detector resolution,
 Poisson counts) and :mod:`perovscope.simulate.haadf` (Z^1.7 contrast).
 
 References

@@ -1,9 +1,9 @@
 """Spectrum images: EDX quantification, EELS background and profiles, CL/PL peak maps.
 
-Shared physics tables: :mod:`perovscope.spectroscopy.xray_lines` (characteristic X-ray lines and the
-EDX detector resolution), :mod:`perovscope.spectroscopy.xray_generation` (the thin-foil X-ray
-generation model shared with the EDX simulator; theoretical k-factors) and
-:mod:`perovscope.spectroscopy.eels_edges` (EELS edge onsets). Labelled
+Reference data (X-ray lines, fluorescence yields, edges, EELS onsets) live in :mod:`perovscope.physics`;
+``xray_lines`` and ``eels_edges`` here re-export them. :mod:`perovscope.spectroscopy.xray_generation`
+is the analysis' own thin-foil model behind the theoretical k-factors; the EDX simulator renders with
+an independent model (:mod:`perovscope.simulate.xray_emission`), so simulated data test it. Labelled
 (xarray) entry points are in :mod:`perovscope.spectroscopy.maps`; array cores in ``fitting``, ``cl``,
 ``eels``, ``edx``, ``quantification``, ``decomposition`` and ``statistics`` (see docs/spectroscopy.md).
 """
