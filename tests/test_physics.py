@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xraydb
 
@@ -122,5 +123,23 @@ def test_reference_tables_come_from_physics_not_another_area():
     for name in ("eds.py", "xray_emission.py", "composite_spectra.py"):
         assert "spectroscopy" not in _imports(SRC / "simulate" / name), name
     assert "spectroscopy" not in _imports(SRC / "diffraction" / "crystallography.py")
+    # the simulator's lattice (Vegard's law) and element tables are its own, from physics
+    for name in ("fields.py", "device_params.py", "materials.py", "composite_common.py"):
+        assert not _imports(SRC / "simulate" / name) & {"diffraction", "spectroscopy"}, name
     for path in (SRC / "physics").glob("*.py"):
-        assert _imports(path) <= {"errors", ".edges", ".elements", ".xray"}, path.name
+        assert _imports(path) <= {"errors", ".edges", ".elements", ".lattices", ".xray"}, path.name
+
+
+def test_vegard_law_of_simulator_and_analysis_agree_and_hit_the_end_members():
+    """Two implementations of Vegard's law from one table: the simulator's and the phase library's."""
+    from perovscope.diffraction.phases import vegard_cl_fraction, vegard_lattice_parameter_nm
+    from perovscope.physics import CSPBBR3_A_NM, CSPBCL3_A_NM
+    from perovscope.simulate.materials import emitter_lattice_parameter_nm
+
+    assert (CSPBBR3_A_NM, CSPBCL3_A_NM) == (0.5874, 0.5605)     # Stoumpos 2013; Møller 1959
+    x = np.linspace(0.0, 1.0, 21)
+    a_sim = emitter_lattice_parameter_nm(x)
+    assert a_sim[0] == CSPBBR3_A_NM and abs(a_sim[-1] - CSPBCL3_A_NM) < 1e-15
+    np.testing.assert_allclose(vegard_lattice_parameter_nm(x), a_sim, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(vegard_cl_fraction(a_sim), x, rtol=0, atol=1e-12)
+    assert emitter_lattice_parameter_nm(0.5) == pytest.approx(0.57395, abs=1e-12)

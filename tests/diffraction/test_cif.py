@@ -135,8 +135,9 @@ def test_errors_name_the_file(tmp_path):
         p.write_text("data_x\n" + _CELL.format(a=5, b=5, c=5, al=90, be=90, ga=90)
                      + "_symmetry_space_group_name_H-M 'P 1'\n")
         phase_from_cif(p)
-    with pytest.raises(InputError, match="unk.cif.*'Xe'"):
-        phase_from_cif(_cif(tmp_path, "unk.cif", "P 1", [("Xe1", "Xe", 0, 0, 0, 1)], 5.0))
+    # Xe and every other element up to U are known (physics.ATOMIC_NUMBER); a symbol that is none is not
+    with pytest.raises(InputError, match="unk.cif.*element 'X' of site 'Xx1' is not in the scattering"):
+        phase_from_cif(_cif(tmp_path, "unk.cif", "P 1", [("Xx1", "Xx", 0, 0, 0, 1)], 5.0))
 
 
 def test_rock_salt_with_elements_outside_the_perovskite_set(tmp_path):

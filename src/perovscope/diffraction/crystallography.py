@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..physics.xray import LINE_ELEMENTS as XRAY_ELEMENTS
+from ..physics.elements import ATOMIC_NUMBER as _ATOMIC_NUMBER
 
 __all__ = [
     "ATOMIC_NUMBER",
@@ -33,9 +33,8 @@ __all__ = [
     "crystal_system_of",
 ]
 
-#: Atomic numbers of the elements that occur in the phase library.
-#: Element symbol → Z for H–U (the X-ray line table's elements plus the lightest three).
-ATOMIC_NUMBER = {"H": 1, "He": 2, "Li": 3, **XRAY_ELEMENTS}
+#: Element symbol → Z for H–U (:data:`perovscope.physics.ATOMIC_NUMBER`).
+ATOMIC_NUMBER = dict(_ATOMIC_NUMBER)
 
 #: Bohr radius in nm.
 _A0_NM = 0.0529177

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InputError
+from ..physics import lattices as _lattices
 from .crystallography import (
     ATOMIC_NUMBER,
     SPACE_GROUP_GENERATORS,
@@ -62,9 +63,10 @@ __all__ = [
     "reciprocal_lattice",
 ]
 
-#: Pseudo-cubic lattice parameters of the end members used for Vegard's law [1]_, [2]_.
-CSPBBR3_A_NM = 0.5874
-CSPBCL3_A_NM = 0.5605
+#: Pseudo-cubic lattice parameters of the end members used for Vegard's law [1]_, [2]_
+#: (:mod:`perovscope.physics.lattices`).
+CSPBBR3_A_NM = _lattices.CSPBBR3_A_NM
+CSPBCL3_A_NM = _lattices.CSPBCL3_A_NM
 
 #: Relative |F|² below which a reflection counts as (systematically) absent.
 _ABSENT = 1e-8

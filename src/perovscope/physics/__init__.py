@@ -10,10 +10,12 @@ independently, so that a simulated data set can test an analysis without sharing
   yields and absorption-edge energies (Elam, Ravel & Sieber 2002 via ``xraydb``), subshell occupancies,
   the EDX detector-resolution relation.
 * :mod:`.edges`: EELS ionisation-edge onsets.
+* :mod:`.lattices`: lattice parameters of reference crystals (the CsPbBr₃ / CsPbCl₃ end members).
 """
 
 from .edges import EDGES, Edge, canonical_edge_name, edge_onset_eV, edges_in_range
 from .elements import ATOMIC_NUMBER, ATOMIC_WEIGHT, atomic_number, atomic_weight
+from .lattices import CSPBBR3_A_NM, CSPBCL3_A_NM
 from .xray import (
     LINE_ELEMENTS,
     MN_KA_EV,
@@ -30,4 +32,4 @@ from .xray import (
 __all__ = ["ATOMIC_NUMBER", "ATOMIC_WEIGHT", "atomic_number", "atomic_weight", "XrayLine", "xray_lines",
            "lines_in_range", "LINE_ELEMENTS", "MN_KA_EV", "detector_fwhm_eV", "edge_energy_eV",
            "fluorescence_yield", "subshell_occupancy", "alpha_line_fraction", "EDGES", "Edge",
-           "canonical_edge_name", "edge_onset_eV", "edges_in_range"]
+           "canonical_edge_name", "edge_onset_eV", "edges_in_range", "CSPBBR3_A_NM", "CSPBCL3_A_NM"]

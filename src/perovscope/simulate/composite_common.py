@@ -21,18 +21,17 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from .. import physics as _physics
 from ..errors import InputError
 
 #: Avogadro's number per nm³·cm³/g conversion: atoms/nm³ = density[g/cm³] / M[g/mol] * AVOGADRO_NM3.
 AVOGADRO_NM3 = 602.214076  # 6.022e23 / 1e21 nm³ per cm³
 
 #: Atomic numbers of the elements used by these samples.
-ATOMIC_NUMBER = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9, "Na": 11, "Al": 13, "Si": 14, "P": 15,
-                 "Zn": 30, "Br": 35, "I": 53, "Cs": 55, "Pb": 82}
-#: Standard atomic weights (g/mol), IUPAC 2021.
-ATOMIC_WEIGHT = {"H": 1.008, "C": 12.011, "N": 14.007, "O": 15.999, "F": 18.998, "Na": 22.990,
-                 "Al": 26.982, "Si": 28.085, "P": 30.974, "Zn": 65.38, "Br": 79.904, "I": 126.90,
-                 "Cs": 132.91, "Pb": 207.2}
+_SAMPLE_ELEMENTS = ("H", "C", "N", "O", "F", "Na", "Al", "Si", "P", "Zn", "Br", "I", "Cs", "Pb")
+ATOMIC_NUMBER = {el: _physics.ATOMIC_NUMBER[el] for el in _SAMPLE_ELEMENTS}
+#: Standard atomic weights (g/mol) of those elements (:data:`perovscope.physics.ATOMIC_WEIGHT`).
+ATOMIC_WEIGHT = {el: _physics.ATOMIC_WEIGHT[el] for el in _SAMPLE_ELEMENTS}
 
 
 # --------------------------------------------------------------------------------------------- checks

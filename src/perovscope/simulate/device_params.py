@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diffraction.phases import vegard_lattice_parameter_nm
 from ..errors import InputError
-from .materials import check_fraction
+from .materials import check_fraction, emitter_lattice_parameter_nm
 
 __all__ = ["PARAMETERS", "DEFAULTS", "validate"]
 
@@ -191,5 +190,5 @@ def validate(kwargs: dict) -> dict:
         raise InputError(f"seed={seed!r}: must be a non-negative integer")
     p["seed"] = int(seed)
     p["noise"] = bool(p["noise"])
-    p["a_ref_nm"] = float(vegard_lattice_parameter_nm(p["x_cl"]))
+    p["a_ref_nm"] = float(emitter_lattice_parameter_nm(p["x_cl"]))
     return p

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diffraction.phases import vegard_lattice_parameter_nm
 from .evolution import History, crystallinity_profile
 from .fourdstem import deformation_gradient
 from .geometry import Stack, interface_heights, interface_slopes, layer_label, layer_weights
@@ -35,6 +34,7 @@ from .materials import (
     ELEMENTS,
     LAYER_NAMES,
     PHASE,
+    emitter_lattice_parameter_nm,
     layer_compositions,
     particle_composition,
     perovskite_composition,
@@ -73,7 +73,7 @@ def sample_fields(y, x, *, stack: Stack, hist: History, frame: int, p: dict,
     cl = np.interp(depth, hist.depth_nm, hist.cl_site[frame])
     occ = cl + hist.br_site
     xcl = cl / occ
-    a_loc = vegard_lattice_parameter_nm(xcl)
+    a_loc = emitter_lattice_parameter_nm(xcl)
 
     # column densities (atoms / nm³ through the lamella) of the matrix layers
     comps = layer_compositions(p["x_cl"])

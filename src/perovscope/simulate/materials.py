@@ -3,8 +3,10 @@
 Compositions are atomic fractions of the non-hydrogen atoms (hydrogen is invisible to EDX and adds
 almost nothing to HAADF contrast). Atom number densities (atoms per nm³, hydrogen excluded) follow from
 the bulk densities and formula masses quoted next to each entry. Lattice parameters are room-temperature
-values from the crystallographic literature; the mixed-halide emitter's lattice parameter (Vegard's law
-between cubic CsPbBr₃ and CsPbCl₃ [1]_ [2]_ [3]_) comes from :mod:`perovscope.diffraction.phases`.
+values from the crystallographic literature; the mixed-halide emitter's lattice parameter follows
+Vegard's law between cubic CsPbBr₃ and CsPbCl₃ [1]_ [2]_ [3]_ (:func:`emitter_lattice_parameter_nm`,
+the simulator's own, from the end members tabulated in :mod:`perovscope.physics.lattices`; the
+analysis' Vegard law in :mod:`perovscope.diffraction.phases` is a separate implementation).
 
 References
 ----------
@@ -27,19 +29,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..physics import lattices
+from ..physics.elements import ATOMIC_NUMBER as _ATOMIC_NUMBER
 
 __all__ = [
     "ELEMENTS", "ATOMIC_NUMBER", "LAYER_NAMES", "PHASE_NAMES", "PHASE", "perovskite_composition",
     "layer_compositions", "ATOM_DENSITY_NM3",
-    "PARTICLE_PHASES", "particle_composition", "check_fraction",
+    "PARTICLE_PHASES", "particle_composition", "check_fraction", "emitter_lattice_parameter_nm",
 ]
 
 #: Elements carried by every composition array of the device sample, in this order.
 ELEMENTS: tuple[str, ...] = ("Li", "C", "N", "O", "F", "Al", "Si", "Cl", "Br", "In", "Sn", "Cs", "Pb")
 
 #: Atomic numbers (Z) of :data:`ELEMENTS`.
-ATOMIC_NUMBER: dict[str, int] = {"Li": 3, "C": 6, "N": 7, "O": 8, "F": 9, "Al": 13, "Si": 14,
-                                 "Cl": 17, "Br": 35, "In": 49, "Sn": 50, "Cs": 55, "Pb": 82}
+ATOMIC_NUMBER: dict[str, int] = {el: _ATOMIC_NUMBER[el] for el in ELEMENTS}
 
 #: Layers of the stack along the growth direction (image rows, top to bottom).
 LAYER_NAMES: tuple[str, ...] = ("glass", "ITO", "HTL", "emitter", "ETL", "LiF", "AlCl3", "Al")
@@ -66,6 +69,16 @@ ATOM_DENSITY_NM3: dict[str, float] = {
     "PbX2": 32.8,     # PbBr2, 6.66 g/cm3, 367.0 g/mol, 3 atoms
     "CsPb2X5": 23.9,  # CsPb2Br5, ~4.96 g/cm3, 1000 g/mol, 8 atoms
 }
+
+
+def emitter_lattice_parameter_nm(x_cl):
+    """Pseudo-cubic lattice parameter (nm) of the CsPb(Br₁₋ₓClₓ)₃ emitter, linear in x (Vegard [3]_).
+
+    Interpolates between the tabulated end members (:mod:`perovscope.physics.lattices`); elementwise.
+    """
+    x = np.asarray(x_cl, dtype=float)
+    a = lattices.CSPBBR3_A_NM + x * (lattices.CSPBCL3_A_NM - lattices.CSPBBR3_A_NM)
+    return a if a.ndim else float(a)
 
 
 def check_fraction(name: str, value: float) -> float:
