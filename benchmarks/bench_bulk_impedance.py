@@ -19,14 +19,13 @@ Results are printed and written to ``benchmarks/results/bulk_impedance.json``.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_impedance.json"
+from ._results import write_results
+
 CIRCUIT = "R0-p(R1,C1)-p(R2-Wo1,C2)"
 #: log-uniform ranges of the true elements (R0, R1, C1, R2, Wo1_Z0, Wo1_tau, C2)
 RANGES = [(0.01, 0.03), (0.005, 0.02), (1.0, 5.0), (0.003, 0.01), (0.03, 0.1), (5.0, 50.0), (0.1, 0.5)]
@@ -108,9 +107,7 @@ def main(n: int = 10_000, budget_s: float = 120.0) -> dict:
     }
     for k, v in results.items():
         print(f"{k:45s} {v if not isinstance(v, float) else f'{v:.4g}'}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=float))
-    return results
+    return write_results("bulk_impedance", results, show=False, default=float)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,14 @@ Results: throughput, the speed ratio and each tool's error on E and H against th
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_nanoindentation.json"
+from ._results import write_results
+
 AREA = (24.5, 400.0)
 NU, NU_I, E_I = 0.25, 0.07, 1141.0
 FIT_RANGE = (0.5, 0.98)
@@ -134,10 +133,7 @@ def main(n_indents: int = 10_000) -> dict:
         "speed_ratio": t_c / t_p,
         "max_abs_difference_E_rel": float(np.nanmax(np.abs(e_p / e_c - 1))),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    return write_results("bulk_nanoindentation", results)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,14 @@ Results (patterns per second, the ratio, errors against the truth, the Ni values
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_pdf.json"
+from ._results import write_results
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared/data/bulk/pdf/pdfgui_Ni_2-8.chi.gr"
 QMAX, QDAMP, RCUT, RANGE = 40.0, 0.001, 3.0, (1.5, 10.0)
 
@@ -152,10 +152,7 @@ def main(n_patterns: int = 1000, n_reference: int = 200) -> dict:
         results["speed_ratio"] = results["perovscope_series"]["patterns_per_s"] / (n_reference / sec_ref)
         results["max_abs_difference_a"] = float(np.nanmax(np.abs(est[:n_reference, 1] - ref[:, 1])))
         results["max_rel_difference_uiso"] = float(np.nanmax(np.abs(est[:n_reference, 2] / ref[:, 2] - 1)))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    return write_results("bulk_pdf", results)
 
 
 if __name__ == "__main__":

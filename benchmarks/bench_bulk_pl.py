@@ -26,14 +26,13 @@ on both centres against the truth, written to ``benchmarks/results/bulk_pl.json`
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_pl.json"
+from ._results import write_results
+
 N_CHANNELS = 1024
 X = np.linspace(1.5, 2.0, N_CHANNELS)
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -168,10 +167,7 @@ def main(n_spectra: int = 10_000, n_reference: int | None = None, seed: int = 0)
         "load_average_1_5_15_at_start": load_start,
         "load_average_1_5_15_at_end": [round(v, 2) for v in os.getloadavg()],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    return result
+    return write_results("bulk_pl", result)
 
 
 if __name__ == "__main__":

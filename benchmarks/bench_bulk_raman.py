@@ -24,14 +24,13 @@ written to ``benchmarks/results/bulk_raman.json``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_raman.json"
+from ._results import write_results
+
 CENTRES = np.array([950.0, 1010.0, 1080.0, 1150.0, 1190.0])
 FWHM0 = 60.0
 G = 4 * np.log(2)
@@ -151,10 +150,7 @@ def main(n: int | None = None, n_reference: int | None = None) -> dict:
         },
     }
     result["speed_ratio"] = result["perovscope"]["spectra_per_s"] / result["lmfit"]["spectra_per_s"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return result
+    return write_results("bulk_raman", result)
 
 
 if __name__ == "__main__":

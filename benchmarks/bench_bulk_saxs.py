@@ -23,14 +23,14 @@ Guinier approximation's own bias, +1–2 % at q·Rg ≈ 1.3 for a sphere), writt
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_saxs.json"
+from ._results import write_results
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared/data/bulk/saxs/raw_glucose_isomerase.dat"
 N_FIXED = 40
 
@@ -132,10 +132,7 @@ def main(n_curves: int = 10_000) -> dict:
         results["speed_ratio_auto"] = results["perovscope_auto"]["curves_per_s"] / (n_curves / t_a)
         results["fixed_max_abs_difference_A"] = float(np.nanmax(np.abs(ours["fixed"][0] - rg_f)))
     results["real_file"] = real_file(sascalc, sasm)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    return write_results("bulk_saxs", results)
 
 
 if __name__ == "__main__":

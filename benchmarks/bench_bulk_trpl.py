@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "bulk_trpl.json"
+from ._results import write_results
+
 IRF_FILE = Path(__file__).resolve().parents[1].parent / "shared/data/bulk/trpl_tcspc/lifefit_irf.txt"
 NS = 0.02743484 * 2
 TAU0, SHIFT_NS, BG = (1.0, 5.0), 0.1, 2.0
@@ -130,10 +130,7 @@ def main(n_decays: int = 10_000, n_reference: int = 1000) -> dict:
         for stat in ("poisson", "least_squares"):
             results[f"speed_ratio_{stat}"] = (results[f"perovscope_{stat}"]["decays_per_s"]
                                               / results["lifefit"]["decays_per_s"])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    return write_results("bulk_trpl", results)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,13 @@ parameters against the truth, in ``benchmarks/results/bulk_xrd.json``.
 from __future__ import annotations
 
 import itertools
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._results import write_results
 
 N_SERIES = 64        # patterns refined by perovscope (one call)
 N_SCIPY = 8          # of those, refined one by one with scipy
@@ -243,11 +244,7 @@ def main():
                                     **errors(wf_xu, cells_xu, truth[:N_XU]),
                                     "note": "fundamental-parameters profile fitted to TCH pseudo-Voigt data"}
             out["speed_ratio_xrayutilities_over_perovscope"] = (t_xu / N_XU) / (t_pv / N_SERIES)
-    dest = Path(__file__).with_name("results") / "bulk_xrd.json"
-    dest.parent.mkdir(exist_ok=True)
-    dest.write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
-    return out
+    return write_results("bulk_xrd", out)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,14 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import InputError
 from ._checks import PHOTON_EV_NM, as_spectra, ascending, check_axis_kind, check_min_points
+from .components import ComponentFields, component_fields
 from .peak_fit import PeakFit, fit_peaks, peak_components
 from .uvvis_lines import _prefix, _take, moving_mean, run_around
 
@@ -209,24 +211,14 @@ def pl_peak(spectra, x, *, window=None, baseline: str = "none", smooth: int = 0,
     return PLPeak(position, height, right - left, left, right, integral, centroid, base_at)
 
 
-class PLComponents(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class PLComponents(ComponentFields):
     """Components of each spectrum, ``(..., k)`` ordered by increasing centre on the fitted axis:
     centres, widths (FWHM), areas, heights and shares of the summed area with standard errors; the
     fit's reduced χ² (or residual variance) and flag ``(...)``; ``fit`` is the underlying
     :class:`~perovscope.bulk.peak_fit.PeakFit` (in the fit's own component order); ``x`` and
     ``data`` are the axis (increasing, the window) and the spectra the fit saw."""
 
-    centre: np.ndarray
-    centre_std: np.ndarray
-    fwhm: np.ndarray
-    fwhm_std: np.ndarray
-    area: np.ndarray
-    area_std: np.ndarray
-    height: np.ndarray
-    share: np.ndarray
-    share_std: np.ndarray
-    redchi: np.ndarray
-    flag: np.ndarray
     order: np.ndarray
     fit: PeakFit
     x: np.ndarray
@@ -316,13 +308,7 @@ def decompose_pl(spectra, x, *, n_components: int = 2, shape="gaussian", centres
     else:
         fit = fit_peaks(y, xa, centres=centres, fwhm=fwhm, shape=shapes, **common)
     order = np.argsort(np.where(np.isfinite(fit.centre), fit.centre, np.inf), axis=-1)
-
-    def take(v):
-        return np.take_along_axis(v, order, axis=-1)
-
-    return PLComponents(take(fit.centre), take(fit.centre_std), take(fit.fwhm), take(fit.fwhm_std),
-                        take(fit.area), take(fit.area_std), take(fit.height), take(fit.share),
-                        take(fit.share_std), fit.redchi, fit.flag, order, fit, xa, y)
+    return PLComponents(**component_fields(fit, order), order=order, fit=fit, x=xa, data=y)
 
 
 def components_and_residual(comp: PLComponents):

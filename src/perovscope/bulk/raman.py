@@ -26,6 +26,7 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ._checks import as_spectra, ascending, check_min_points, check_positive
 from .baselines import als_baseline, polynomial_baseline
+from .components import ComponentFields, component_fields
 from .peak_fit import PeakFit, fit_peaks, peak_components
 
 __all__ = [
@@ -50,7 +52,8 @@ __all__ = [
 BASELINES = ("poly", "als", "arpls", "fit", "none")
 
 
-class BandFit(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class BandFit(ComponentFields):
     """Result of :func:`fit_bands`: band fields ``(..., k)``, ``redchi``/``flag`` ``(...)``.
 
     ``x (m,)`` is the fitted range (increasing); ``data``, ``baseline``, ``fitted`` ``(..., m)`` the
@@ -58,17 +61,6 @@ class BandFit(NamedTuple):
     model; ``components (..., k, m)`` each band; ``peak_fit`` the full :class:`PeakFit`.
     """
 
-    centre: np.ndarray
-    centre_std: np.ndarray
-    fwhm: np.ndarray
-    fwhm_std: np.ndarray
-    area: np.ndarray
-    area_std: np.ndarray
-    height: np.ndarray
-    share: np.ndarray
-    share_std: np.ndarray
-    redchi: np.ndarray
-    flag: np.ndarray
     x: np.ndarray
     data: np.ndarray
     baseline: np.ndarray
@@ -193,23 +185,13 @@ def fit_bands(
     comps, inner = peak_components(fit, xa[mask])
     total_base = base + inner
     return BandFit(
-        fit.centre,
-        fit.centre_std,
-        fit.fwhm,
-        fit.fwhm_std,
-        fit.area,
-        fit.area_std,
-        fit.height,
-        fit.share,
-        fit.share_std,
-        fit.redchi,
-        fit.flag,
-        xa[mask],
-        data,
-        total_base,
-        total_base + comps.sum(axis=-2),
-        comps,
-        fit,
+        **component_fields(fit),
+        x=xa[mask],
+        data=data,
+        baseline=total_base,
+        fitted=total_base + comps.sum(axis=-2),
+        components=comps,
+        peak_fit=fit,
     )
 
 

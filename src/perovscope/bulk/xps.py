@@ -24,12 +24,14 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import InputError
 from ._checks import as_spectra, ascending, check_min_points
+from .components import ComponentFields, component_fields
 from .lineshapes import PARAMETERS
 from .peak_fit import PeakFit, Tie, fit_peaks, peak_components
 from .xps_background import CROSS_SECTIONS, shirley_background, tougaard_background
@@ -62,22 +64,12 @@ class Doublet(NamedTuple):
     equal_width: bool = True
 
 
-class XPSFit(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class XPSFit(ComponentFields):
     """Result of :func:`fit_components`: component fields ``(..., k)``; ``energy (m,)`` the region
     (increasing binding energy); ``data``, ``background``, ``fitted`` ``(..., m)``; ``components
     (..., k, m)``; ``background_B`` the Tougaard scale (NaN for others), ``background_converged``."""
 
-    centre: np.ndarray
-    centre_std: np.ndarray
-    fwhm: np.ndarray
-    fwhm_std: np.ndarray
-    area: np.ndarray
-    area_std: np.ndarray
-    height: np.ndarray
-    share: np.ndarray
-    share_std: np.ndarray
-    redchi: np.ndarray
-    flag: np.ndarray
     energy: np.ndarray
     data: np.ndarray
     background: np.ndarray
@@ -253,25 +245,15 @@ def fit_components(
             bg = lo_i[..., None] + (hi_i - lo_i)[..., None] * np.nan_to_num(frac)
     comps = peak_components(fit, e)[0]
     return XPSFit(
-        fit.centre,
-        fit.centre_std,
-        fit.fwhm,
-        fit.fwhm_std,
-        fit.area,
-        fit.area_std,
-        fit.height,
-        fit.share,
-        fit.share_std,
-        fit.redchi,
-        fit.flag,
-        e,
-        y,
-        bg,
-        bg + comps.sum(axis=-2),
-        comps,
-        b_scale,
-        converged,
-        fit,
+        **component_fields(fit),
+        energy=e,
+        data=y,
+        background=bg,
+        fitted=bg + comps.sum(axis=-2),
+        components=comps,
+        background_B=b_scale,
+        background_converged=converged,
+        peak_fit=fit,
     )
 
 

@@ -29,16 +29,10 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import is_numeric_row
 from ._units import dumps_json
 
 __all__ = ["read_impedance", "parse_impedance_text"]
-
-_NUM = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-
-
-def _is_num(tok: str) -> bool:
-    return bool(_NUM.match(tok.strip()))
-
 
 def _float(tok: str) -> float:
     return float(tok.strip().replace(",", "."))
@@ -210,8 +204,8 @@ def _zplot(lines, source):
 
 def _csv(lines, source):
     body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    first_num = next((i for i, ln in enumerate(body) if all(_is_num(t) for t in _split(ln) if t.strip())
-                      and _split(ln)), None)
+    first_num = next((i for i, ln in enumerate(body)
+                      if is_numeric_row(_split(ln), min_fields=1, decimal_comma=True)), None)
     if first_num is None:
         raise FormatError(f"{source}: no numeric rows found")
     names = _split(body[first_num - 1]) if first_num > 0 else None

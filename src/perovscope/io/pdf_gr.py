@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import numeric_rows
 from ._units import dumps_json
 
 __all__ = ["read_pdf_gr", "read_pdf_text"]
@@ -38,10 +39,6 @@ _KEYS = {
     "qmaxinst": r"qmaxinst", "temperature": r"temperature",
 }
 _KINDS = {".gr": "G", ".sq": "S", ".fq": "F", ".iq": "I"}
-
-
-def _numeric(toks):
-    return len(toks) >= 2 and all(re.fullmatch(_NUM, t, re.I) for t in toks)
 
 
 def _header_values(text: str) -> dict:
@@ -85,25 +82,10 @@ def read_pdf_text(path, *, kind: str | None = None) -> xr.Dataset:
     lines = raw.decode("utf-8", errors="replace").splitlines()
     marker = next((i for i, ln in enumerate(lines) if re.match(r"#+\s*start data", ln.strip(), re.I)), None)
     begin = 0 if marker is None else marker + 1
-    start = next((i for i in range(begin, len(lines))
-                  if _numeric(lines[i].replace(",", " ").split()) and not lines[i].lstrip().startswith("#")),
-                 None)
-    if start is None:
-        raise FormatError(f"{path}: no rows of numbers found")
-    header_lines = lines[:start]
-    rows = [ln.replace(",", " ").split() for ln in lines[start:]]
-    rows = [r for r in rows if r and not r[0].startswith("#")]
-    ncol = len(rows[0])
-    bad = next((i for i, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(f"{path}: data row {bad + 1} has {len(rows[bad])} columns, expected {ncol} "
-                          "(truncated or malformed file)")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError as exc:
-        raise FormatError(f"{path}: non-numeric value in the data rows ({exc})") from exc
-    if table.shape[0] < 4:
-        raise FormatError(f"{path}: only {table.shape[0]} data rows")
+    header, table = numeric_rows(lines[begin:], source=path, order=(",",), drop_empty=True, nonfinite=True,
+                                 same_delimiter=False, comment="#", min_rows=4, what="r or Q and G, S or F")
+    header_lines = lines[:begin] + header
+    ncol = table.shape[1]
     if ncol > 4:
         raise FormatError(f"{path}: {ncol} columns; expected x, the function and up to two uncertainties")
     text = "\n".join(header_lines)

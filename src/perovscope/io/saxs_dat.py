@@ -20,10 +20,10 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import float_table, is_numeric_row, require_rows, split_fields
 from ._units import dumps_json
 
 __all__ = ["read_saxs_dat", "Q_FACTORS_PER_A"]
@@ -31,7 +31,6 @@ __all__ = ["read_saxs_dat", "Q_FACTORS_PER_A"]
 #: Multiply q in this unit by the factor to get 1/Å.
 Q_FACTORS_PER_A = {"1/a": 1.0, "1/nm": 0.1, "1/m": 1e-10, "1/cm": 1e-8}
 _MAX_BYTES = 128 * 2**20
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
 _NM = re.compile(r"(1\s*/\s*nm|nm\s*\^?\s*[-−]\s*1|nm⁻¹|inverse\s+nanomet)", re.I)
 _ANG = re.compile(r"(1\s*/\s*(?:a|å|ang|angstrom)s?\b|(?:\ba|å|ang|angstrom)s?\s*\^?\s*[-−]\s*1|å⁻¹|a⁻¹"
                   r"|inverse\s+angstrom)", re.I)
@@ -39,14 +38,11 @@ _INTENSITY_UNIT = re.compile(r"(1\s*/\s*cm|cm\s*\^?\s*[-−]\s*1|cm⁻¹)", re.I
 
 
 def _numeric(tokens: list[str]) -> bool:
-    return len(tokens) >= 2 and all(re.fullmatch(_NUM, t, re.I) for t in tokens)
+    return is_numeric_row(tokens, nonfinite=True)
 
 
 def _split(line: str) -> list[str]:
-    for delim in (",", ";", "\t"):
-        if delim in line:
-            return [t.strip() for t in line.split(delim) if t.strip()]
-    return line.split()
+    return split_fields(line, drop_empty=True)
 
 
 def _q_unit(texts: list[str], header: dict) -> str | None:
@@ -128,14 +124,9 @@ def read_saxs_dat(path, *, q_unit: str | None = None) -> xr.Dataset:
     first, last, ncol, nrows = max(runs, key=lambda r: r[3])
     if ncol > 4:
         raise FormatError(f"{path}: {ncol} numeric columns; expected q, I and optionally σ (and one more)")
-    if nrows < 3:
-        raise FormatError(f"{path}: only {nrows} data rows")
+    require_rows(nrows, source=path, min_rows=3, what="q, I, σ")
     rows = [_split(ln.strip()) for ln in lines[first:last + 1]]
-    rows = [r for r in rows if r and not r[0].startswith("#")]
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError as exc:
-        raise FormatError(f"{path}: non-numeric or ragged data rows ({exc})") from exc
+    table = float_table([r for r in rows if r and not r[0].startswith("#")], source=path)
     before = [ln.strip() for ln in lines[:first] if ln.strip()]
     after = [ln.strip() for ln in lines[last + 1:] if ln.strip()]
     is_raw = any(ln.startswith("### DATA") for ln in before) or any(ln.startswith("### HEADER") for ln in

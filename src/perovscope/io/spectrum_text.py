@@ -25,6 +25,7 @@ import xarray as xr
 
 from .. import dims
 from ..errors import FormatError, InputError
+from ._columns import float_table, is_number, is_numeric_row, require_rows, split_fields
 from ._units import dumps_json
 
 __all__ = ["read_spectrum_text", "AXIS_KINDS", "QUANTITIES"]
@@ -36,7 +37,6 @@ QUANTITIES = {"counts": "counts", "intensity": "a.u.", "absorbance": "1", "trans
               "reflectance": "1", "absorption_coefficient": "1/cm", "factor": "1"}
 
 _MAX_BYTES = 128 * 2**20
-_NUM = re.compile(r"^[-+]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?$")
 # axis words and units: (regex on a lower-cased header, kind, factor to nm or eV)
 _AXIS_WORDS = (
     (r"(?<![a-z])(?:µm|μm|um|micron)s?(?![a-z])", "wavelength", 1e3),
@@ -60,16 +60,15 @@ _QUANTITY_WORDS = (
 def _delimiter(line: str) -> str | None:
     for delim in ("\t", ";", ","):
         if delim in line:
-            toks = [t.strip() for t in line.split(delim)]
-            if sum(bool(_NUM.match(t)) for t in toks) >= 2 or delim != ",":
+            toks = split_fields(line, delim)
+            if sum(is_number(t, decimal_comma=True) for t in toks) >= 2 or delim != ",":
                 return delim
     return None
 
 
 def _numbers(line: str, delim: str | None) -> list[float] | None:
-    toks = [t.strip() for t in (line.split(delim) if delim else line.split())]
-    toks = [t for t in toks if t != ""]
-    if len(toks) < 2 or not all(_NUM.match(t) for t in toks):
+    toks = split_fields(line, delim, order=(), drop_empty=True)
+    if not is_numeric_row(toks, decimal_comma=True):
         return None
     if delim != "," and any("," in t for t in toks):  # decimal comma ("1,25" with ; or tab delimiters)
         toks = [t.replace(",", ".") for t in toks]
@@ -176,16 +175,11 @@ def read_spectrum_text(path, *, axis: str | None = None, quantity: str | None = 
         rows.append(vals)
     if not rows:
         raise FormatError(f"{path}: no rows of at least two numeric columns found")
-    ncol = len(rows[0])
-    bad = next((k for k, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(f"{path}: row {start + bad + 1} has {len(rows[bad])} columns, expected {ncol} "
-                          "(truncated or malformed file)")
+    table = float_table(rows, source=path, line_offset=start)
+    ncol = table.shape[1]
     if not 1 <= column < ncol:
         raise InputError(f"{path}: column={column} but the file has {ncol} columns")
-    if len(rows) < 3:
-        raise FormatError(f"{path}: only {len(rows)} data rows; a spectrum needs at least 3")
-    table = np.asarray(rows, dtype=float)
+    require_rows(table.shape[0], source=path, min_rows=3, what="axis and values")
     x, y = table[:, 0], table[:, column]
     names = _split_names(header[-1], ncol) if header else None
     x_text = names[0] if names else " ".join(header)

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import is_numeric_row
 from ._units import dumps_json
 
 __all__ = ["read_ta_thermal", "parse_ta_text"]
@@ -146,7 +147,7 @@ def _table(lines: list[str], source: str):
         if not s.strip():
             i += 1
             continue
-        if not _numeric_row(parts):
+        if not is_numeric_row(parts, min_fields=1, nonfinite=True):
             if i + 1 >= len(lines):
                 break
             names = parts
@@ -170,17 +171,6 @@ def _table(lines: list[str], source: str):
         raise FormatError(f"{source}: no column header or no data rows")
     blocks = descr
     return labels, np.array(rows), np.array(segs, dtype=np.int32), blocks, {}, {}
-
-
-def _numeric_row(parts: list[str]) -> bool:
-    vals = [p for p in parts if p.strip()]
-    if not vals:
-        return False
-    try:
-        [float(p) for p in vals]
-    except ValueError:
-        return False
-    return True
 
 
 def _rate(description: str) -> float | None:

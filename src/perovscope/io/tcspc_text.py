@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import is_number, numeric_rows, split_fields
 from ._units import dumps_json
 
 __all__ = ["read_tcspc_text", "TIME_FACTORS_NS"]
@@ -29,17 +30,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _CAL = re.compile(rf"({_NUM})\s*(fs|ps|ns|us|µs|μs|ms|s)\s*/\s*(?:ch|chan|channel)\b", re.I)
 _UNIT = re.compile(r"(?:^|[\s(\[_/-])(fs|ps|ns|us|µs|μs|ms|s)(?:$|[\s)\]_])", re.I)
 _CHANNEL_NAMES = ("chan", "channel", "ch", "bin", "channels")
-
-
-def _split(line: str) -> list[str]:
-    for delim in ("\t", ",", ";"):
-        if delim in line:
-            return [tok.strip() for tok in line.split(delim)]
-    return line.split()
-
-
-def _is_number(tok: str) -> bool:
-    return re.fullmatch(_NUM, tok.strip()) is not None
+_DELIMITERS = ("\t", ",", ";")
 
 
 def _unit_of(name: str) -> str | None:
@@ -80,28 +71,9 @@ def read_tcspc_text(path, *, time_unit: str | None = None) -> xr.DataArray:
     if b"\x00" in raw:
         raise FormatError(f"{path}: binary content in a text file; is this a .ptu/.phu/.sdt file?")
     lines = [ln.strip() for ln in raw.decode("utf-8", errors="replace").splitlines()]
-    header, start = [], None
-    for i, line in enumerate(lines):
-        toks = _split(line) if line else []
-        if len(toks) >= 2 and all(_is_number(t) for t in toks):
-            start = i
-            break
-        if line:
-            header.append(line)
-    if start is None:
-        raise FormatError(f"{path}: no rows of numbers (channel/time and counts) found")
-    rows = [_split(ln) for ln in lines[start:] if ln and not ln.startswith("#")]
-    ncol = len(rows[0])
-    bad = next((k for k, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(f"{path}: data row {bad + 1} has {len(rows[bad])} columns, expected {ncol} "
-                          "(truncated or malformed file)")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError as exc:
-        raise FormatError(f"{path}: non-numeric value in the data rows ({exc})") from exc
-    if table.shape[0] < 3:
-        raise FormatError(f"{path}: only {table.shape[0]} data rows; a decay needs many channels")
+    header, table = numeric_rows([ln for ln in lines if ln], source=path, order=_DELIMITERS, comment="#",
+                                 min_rows=3, what="channel/time and counts", same_delimiter=False)
+    ncol = table.shape[1]
     meta = {}
     for line in header:
         key, sep, value = line.lstrip("#").partition(":")
@@ -109,7 +81,7 @@ def read_tcspc_text(path, *, time_unit: str | None = None) -> xr.DataArray:
             meta[key.strip()] = value.strip()
     names = None
     if header:
-        cand = [tok.strip("'\" ") for tok in _split(header[-1].lstrip("#"))]
+        cand = [tok.strip("'\" ") for tok in split_fields(header[-1].lstrip("#"), order=_DELIMITERS)]
         if len(cand) == ncol and all(cand) and ":" not in header[-1]:
             names = cand
     names = names or ["time"] + [f"counts_{i}" for i in range(1, ncol)]
@@ -140,7 +112,7 @@ def read_tcspc_text(path, *, time_unit: str | None = None) -> xr.DataArray:
         delay, counts = delay[::-1], counts[:, ::-1]
     attrs["ns_per_channel"] = abs(ns_per_channel)
     for key, name in (("Real time", "real_time_s"), ("Live time", "live_time_s")):
-        if key in meta and _is_number(meta[key]):
+        if key in meta and is_number(meta[key]):
             attrs[name] = float(meta[key])
     if "Item name" in meta:
         attrs["item_name"] = meta["Item name"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from .. import dims
 from ..errors import FormatError
+from ._columns import detect_delimiter, numeric_rows, split_fields
 from ._units import canonical_unit, dumps_json
 
 __all__ = ["read_text"]
@@ -40,25 +40,6 @@ def _split_unit(name: str) -> tuple[str, str | None]:
         if suffix.lower() in _KNOWN_SUFFIX_UNITS:
             return base, suffix
     return name, None
-
-
-def _parse_float(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _delimiter(line: str) -> str | None:
-    for delim in (",", ";", "\t"):
-        if delim in line:
-            return delim
-    return None
-
-
-def _tokens(line: str, delim: str | None) -> list[str]:
-    return [t.strip() for t in (line.split(delim) if delim else line.split())]
 
 
 def _axis_for(name: str, header: str, ext: str) -> tuple[str, str, float]:
@@ -102,33 +83,14 @@ def read_text(path: Path, *, dim: str | None = None, units: str | None = None,
     text = raw.decode("utf-8", errors="replace")
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
-    header: list[str] = []
-    start = None
-    for i, line in enumerate(lines):
-        delim = delimiter if delimiter is not None else _delimiter(line)
-        toks = _tokens(line, delim)
-        if len(toks) >= 2 and all(_parse_float(t) for t in toks if t != ""):
-            start = i
-            break
-        header.append(line)
-    if start is None:
-        raise FormatError(f"{path}: no rows of at least two numeric columns found")
-    delim = delimiter if delimiter is not None else _delimiter(lines[start])
-    rows = [_tokens(ln, delim) for ln in lines[start:]]
-    ncol = len(rows[0])
-    bad = next((k for k, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(f"{path}: row {start + bad + 1} has {len(rows[bad])} columns, expected {ncol} "
-                          "(truncated or malformed file)")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError as exc:
-        raise FormatError(f"{path}: non-numeric value in the data rows ({exc})") from exc
+    header, table = numeric_rows(lines, source=path, delimiter=delimiter, nonfinite=True,
+                                 what="at least two columns", number_lines=True)
+    ncol = table.shape[1]
     names = None
     if header:
-        hdelim = delimiter if delimiter is not None else _delimiter(header[-1])
+        hdelim = delimiter if delimiter is not None else detect_delimiter(header[-1])
         line = header[-1].lstrip("#").strip()
-        for cand in (_tokens(line, hdelim), re.split(r"\s{2,}|\t", line)):
+        for cand in (split_fields(line, hdelim, order=()), re.split(r"\s{2,}|\t", line)):
             cand = [t.strip("'\" ") for t in cand]
             if len(cand) == ncol and all(cand):
                 names = cand

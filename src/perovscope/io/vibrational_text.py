@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from ..errors import FormatError, InputError
+from ._columns import float_table, is_numeric_row, require_rows, split_fields
 from ._units import dumps_json
 
 __all__ = ["read_vibrational_text", "WAVENUMBER_DIM"]
@@ -33,7 +33,6 @@ __all__ = ["read_vibrational_text", "WAVENUMBER_DIM"]
 WAVENUMBER_DIM = "wavenumber"
 
 _MAX_BYTES = 128 * 2**20
-_NUM = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _KEY = re.compile(r"^\s*#?\s*([A-Za-z][A-Za-z0-9 /_().\-]*?)\s*(?:[:=\t]|\s{2,})\s*(.*)$")
 _WAVENUMBER = re.compile(r"1\s*/\s*cm|cm\s*\^?-1|cm-1|cm⁻¹|wavenumber|raman\s*shift", re.I)
 _WAVELENGTH = re.compile(r"(?<![a-z])nm(?![a-z])|wavelength|(?<![a-z])µm|(?<![a-z])um(?![a-z])", re.I)
@@ -47,17 +46,12 @@ _QUANTITIES = (
 
 
 def _split(line: str) -> list[str]:
-    for delim in ("\t", ",", ";"):
-        if delim in line:
-            return [tok.strip() for tok in line.split(delim) if tok.strip() != ""]
-    return line.split()
+    return split_fields(line, order=("\t", ",", ";"), drop_empty=True)
 
 
 def _numeric(line: str) -> list[float] | None:
     toks = _split(line)
-    if len(toks) < 2 or not all(_NUM.match(t) for t in toks):
-        return None
-    return [float(t) for t in toks]
+    return [float(t) for t in toks] if is_numeric_row(toks) else None
 
 
 def _keys(lines) -> dict:
@@ -131,14 +125,8 @@ def read_vibrational_text(path, *, kind: str | None = None) -> xr.DataArray:
         rows.append(vals)
         stop += 1
     header, footer = [ln for ln in lines[:start] if ln], [ln for ln in lines[stop:] if ln]
-    ncol = len(rows[0])
-    bad = next((k for k, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(
-            f"{path}: data row {bad + 1} has {len(rows[bad])} columns, expected {ncol} "
-            "(truncated or malformed file)"
-        )
-    table = np.array(rows, dtype=float)
+    table = float_table(rows, source=path)
+    ncol = table.shape[1]
     meta = _keys(header)
     extra = _keys(footer)
     declared = _first_float(_find(meta, "npoints", "data points", "points", "number of points"))
@@ -149,8 +137,7 @@ def read_vibrational_text(path, *, kind: str | None = None) -> xr.DataArray:
             f"{path}: the header declares {int(declared)} points but {table.shape[0]} rows "
             "were found (truncated file?)"
         )
-    if table.shape[0] < 5:
-        raise FormatError(f"{path}: only {table.shape[0]} data rows; a spectrum needs more points")
+    require_rows(table.shape[0], source=path, min_rows=5, what="wavenumber and intensity")
     xunits = _find(meta, "xunits", "x units", "horizontal axis") or _find(extra, "horizontal axis") or ""
     names = _split(header[-1].lstrip("#")) if header else []
     axis_text = " ".join([xunits] + (names[:1] if len(names) == ncol else []))

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FormatError
+from ._columns import float_table
 from ._units import dumps_json
 
 __all__ = ["read_xdi", "HC_EV_ANGSTROM"]
@@ -128,17 +129,8 @@ def read_xdi(path) -> xr.Dataset:
     if start is None:
         raise FormatError(f"{path}: an XDI header but no data rows")
     rows = [ln.split() for ln in lines[start:] if ln.strip() and not ln.lstrip().startswith("#")]
-    ncol = len(rows[0])
-    bad = next((k for k, r in enumerate(rows) if len(r) != ncol), None)
-    if bad is not None:
-        raise FormatError(f"{path}: data row {bad + 1} has {len(rows[bad])} values, expected {ncol} "
-                          "(truncated or malformed)")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError as exc:
-        raise FormatError(f"{path}: non-numeric value in the data rows ({exc})") from exc
-    if table.shape[0] < 2:
-        raise FormatError(f"{path}: only {table.shape[0]} data row(s)")
+    table = float_table(rows, source=path, min_rows=2, what="energy and signals", cells="values")
+    ncol = table.shape[1]
     names = [columns.get(j + 1, (None, ""))[0] for j in range(ncol)]
     units = [columns.get(j + 1, (None, ""))[1] for j in range(ncol)]
     labels = last_comment.split()

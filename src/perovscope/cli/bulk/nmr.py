@@ -17,6 +17,17 @@ from __future__ import annotations
 
 HELP = "NMR 1-D (NMRPipe/Bruker): ppm integrals over limits, peak picking, line fits and chemical shifts"
 
+#: Per-line fields of a line fit with their units, for the results and the table.
+_LINE_FIELDS = (
+    ("shift", "ppm"),
+    ("shift_std", "ppm"),
+    ("fwhm_ppm", "ppm"),
+    ("fwhm_hz", "Hz"),
+    ("area", "a.u.*ppm"),
+    ("area_std", "a.u.*ppm"),
+    ("height", "a.u."),
+)
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="NMRPipe .ft files or Bruker folders")
@@ -118,15 +129,7 @@ def analyse(args):
         )
         k = fit.shift.shape[-1]
         dims = ("spectrum", "line")
-        for name, unit in (
-            ("shift", "ppm"),
-            ("shift_std", "ppm"),
-            ("fwhm_ppm", "ppm"),
-            ("fwhm_hz", "Hz"),
-            ("area", "a.u.*ppm"),
-            ("area_std", "a.u.*ppm"),
-            ("height", "a.u."),
-        ):
+        for name, unit in _LINE_FIELDS:
             data[name] = xr.DataArray(
                 getattr(fit, name), dims=dims, coords={"spectrum": names}, attrs={"units": unit}
             )
@@ -144,15 +147,7 @@ def analyse(args):
                     "name": ("row", np.tile([f"line{j}" for j in range(k)], len(names))),
                     **{
                         c: ("row", getattr(fit, c).reshape(-1), {"units": u})
-                        for c, u in (
-                            ("shift", "ppm"),
-                            ("shift_std", "ppm"),
-                            ("fwhm_ppm", "ppm"),
-                            ("fwhm_hz", "Hz"),
-                            ("area", "a.u.*ppm"),
-                            ("area_std", "a.u.*ppm"),
-                            ("height", "a.u."),
-                        )
+                        for c, u in _LINE_FIELDS
                     },
                     "flag": ("row", np.repeat(fit.flag.reshape(-1), k), {"units": "1"}),
                 }
