@@ -1,8 +1,11 @@
 """Cathodoluminescence / photoluminescence peak maps: Gaussian fits of every pixel at once.
 
 The emission of each pixel is modelled as one or two Gaussians plus a constant offset,
-``offset + Σ_k A_k exp(-(x - c_k)² / 2σ_k²)``, fitted with the batched Levenberg–Marquardt solver
-(:func:`perovscope.spectroscopy.fitting.levenberg_marquardt`). Start values come from moments of the
+``offset + Σ_k A_k exp(-(x - c_k)² / 2σ_k²)``, fitted by Levenberg–Marquardt: one Gaussian + offset
+by least squares in the compiled kernel of :mod:`perovscope.spectroscopy.cl_fit` (when numba is
+importable), every other variant with the batched solver
+(:func:`perovscope.spectroscopy.fitting.levenberg_marquardt`); both give the same minimum, flags and
+errors. Start values come from moments of the
 spectrum (peak channel, area/height). Outputs per component: centre, σ, FWHM = 2√(2 ln 2) σ,
 amplitude and integrated intensity ``A σ √(2π)`` with standard errors propagated from the covariance.
 
@@ -20,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import cl_fit
 from ._common import bad_pixel_mask, window_slice
 from .fitting import FLAG_FAILED, FLAG_MASKED, levenberg_marquardt
 
@@ -189,28 +193,27 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
         from ..errors import InputError
 
         raise InputError(f"n_components={n_components!r}: use 1 or 2")
-    y = np.asarray(spectra, dtype=float)
+    y = np.asarray(spectra)
+    y = y if y.dtype.kind == "f" else y.astype(float)
     x = np.asarray(axis_values, dtype=float)
     lead = y.shape[:-1]
     yf = y.reshape(-1, y.shape[-1])
     sl = window_slice(x, window, name="window") if window is not None else slice(None)
     x, yf = x[sl], yf[:, sl]
     bad = bad_pixel_mask(yf) > 0
-    yc = np.where(bad[:, None], 1.0, np.nan_to_num(yf))
     k = n_components
-    p0 = _moment_guess(yc, x, k) if guess is None else \
+    p0 = None if guess is None else \
         np.broadcast_to(np.asarray(guess, dtype=float), lead + (3 * k + 1,)).reshape(-1, 3 * k + 1)
-    if not offset:
-        p0 = p0[:, :3 * k]
     dx = float(np.min(np.abs(np.diff(x)))) if x.size > 1 else 1.0
     lower = [0.0, x.min() - 0.5 * np.ptp(x), 0.3 * dx] * k + ([-np.inf] if offset else [])
     upper = [np.inf, x.max() + 0.5 * np.ptp(x), 2.0 * np.ptp(x)] * k + ([np.inf] if offset else [])
-    model, jac = _gauss_model(x, k, offset)
-    yin = np.where(bad[:, None], np.nan, yc)
-    res = levenberg_marquardt(model, jac, yin, p0, lower=lower, upper=upper, poisson=poisson,
-                              max_iter=max_iter)
-    p, cov = res.params, res.cov
-    flag = np.where(bad, FLAG_MASKED, res.flag).astype(np.int8)
+    if k == 1 and offset and not poisson and cl_fit.available():
+        # compiled one-pass-per-iteration kernel: same model, stopping rules and error estimate
+        p, cov, cost, _, flag = cl_fit.fit_one_gaussian(yf, x, p0=p0, skip=bad, lower=lower,
+                                                       upper=upper, max_iter=max_iter)
+    else:
+        p, cov, cost, flag = _fit_generic(yf.astype(float), x, bad, k, offset, p0, lower, upper,
+                                          poisson, max_iter)
     a, c, s = p[:, 0:3 * k:3], p[:, 1:3 * k:3], p[:, 2:3 * k:3]
     var = np.einsum("ipp->ip", cov)
     var = np.where(var >= 0, var, np.nan)  # a non-positive-definite curvature has no error bar
@@ -238,4 +241,19 @@ def fit_gaussian(spectra, axis_values, *, n_components: int = 1, offset: bool = 
 
     return GaussianFit(r(c), r(s), r(s * FWHM_PER_SIGMA), r(a), r(inten), r(c_sd), r(s_sd),
                        r(s_sd * FWHM_PER_SIGMA), r(a_sd), r(inten_sd), off.reshape(lead),
-                       off_sd.reshape(lead), flag.reshape(lead), res.cost.reshape(lead))
+                       off_sd.reshape(lead), flag.reshape(lead), cost.reshape(lead))
+
+
+def _fit_generic(yf, x, bad, k, offset, p0, lower, upper, poisson, max_iter):
+    """Any model variant with the generic batched solver (two components, Poisson, no offset)."""
+    yc = np.where(bad[:, None], 1.0, np.nan_to_num(yf))
+    if p0 is None:
+        p0 = _moment_guess(yc, x, k)
+    if not offset:
+        p0 = p0[:, :3 * k]
+    model, jac = _gauss_model(x, k, offset)
+    yin = np.where(bad[:, None], np.nan, yc)
+    res = levenberg_marquardt(model, jac, yin, p0, lower=lower, upper=upper, poisson=poisson,
+                              max_iter=max_iter)
+    flag = np.where(bad, FLAG_MASKED, res.flag).astype(np.int8)
+    return res.params, res.cov, res.cost, flag
