@@ -39,6 +39,7 @@ from .particles import (
     size_distribution,
 )
 from .registration import Shifts, align_frames, changing_row_weights, frame_drift, phase_correlation_shifts
+from .registration_ml import drift_cramer_rao, refine_drift_poisson
 from .tracking import count_per_frame, link_particles, particles_per_frame, track_summary
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "SizeDistribution", "mean_per_label", "moment_diameters", "particle_table", "segment_particles",
     "size_distribution", "line_opening_background",
     "Shifts", "align_frames", "changing_row_weights", "frame_drift", "phase_correlation_shifts",
+    "drift_cramer_rao", "refine_drift_poisson",
     "count_per_frame", "link_particles", "particles_per_frame", "track_summary",
     "backtrack_nucleation", "backtrack_nucleation_baseline", "chord_contrast", "site_contrast",
     "count_from_nucleation", "particle_response",
