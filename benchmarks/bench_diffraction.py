@@ -18,7 +18,10 @@ Measures, in one process on the same arrays:
    plotting) with the basis g1, g2 perovscope found, converted to its (qx = row, qy = col) frame.
 3. **Virtual-image throughput** as a fraction of the memory bandwidth measured in the same run by a
    plain numpy reduction (``arr.sum(axis=(-2, -1))``) over an in-memory array of the same size.
-4. **Out-of-core strain map**: a zarr dataset 4× a memory budget, processed in a subprocess; peak RSS
+4. **Detector sizes**: the whole ``perovscope strain`` command (stored zarr file to written results)
+   on 128×128 and 256×256 patterns against py4DSTEM disk detection + strain on the same patterns
+   (:func:`bench_detector_sizes`), with a one-thread profile of where perovscope's time goes.
+5. **Out-of-core strain map**: a zarr dataset 4× a memory budget, processed in a subprocess; peak RSS
    (``VmHWM`` of the subprocess) compared with budget + 0.5 GB.
 
 Results are printed and written to ``benchmarks/results/diffraction.json``.
@@ -267,6 +270,117 @@ def bench_strain():
     return res
 
 
+#: Functions whose cumulative time (synchronous profile of ``perovscope strain``) makes each step.
+_STEPS = {
+    "read_and_check": ("_load",),
+    "probe_measurement": ("measure_probe",),
+    "disk_pass": ("_block",),
+    "refinement": ("refine_disks",),
+    "virtual_totals": ("virtual_images",),
+    "stored_chunk_decode": ("_process_chunk", "concatenate3"),
+    "lattice_fit": ("fit_lattice", "auto_basis"),
+    "phases": ("pattern_basis", "match_phases", "candidate_lattices"),
+    "reference_and_strain": ("auto_reference_mask", "reference_basis", "strain_from_basis"),
+    "write": ("save",),
+}
+
+
+def _cli_profile(argv):
+    """CPU seconds per step of one ``perovscope strain`` run on one thread (cProfile, cumulative;
+    CPU time, which other jobs on the machine disturb far less than wall time)."""
+    import cProfile
+    import pstats
+
+    from dask import config
+
+    from perovscope.cli import main as cli
+
+    prof = cProfile.Profile(time.process_time)
+    with config.set(scheduler="synchronous"):
+        t = time.process_time()
+        prof.runcall(cli, argv)
+        total = time.process_time() - t
+    stats = pstats.Stats(prof).stats
+    out = {"total": total}
+    for step, names in _STEPS.items():
+        out[step] = sum(v[3] for (_, _, fn), v in stats.items() if fn in names)
+    # correlation + peak picking = the disk pass without the refinement and the pattern totals
+    out["correlation_and_peaks"] = out["disk_pass"] - out["refinement"] - out["virtual_totals"]
+    return out
+
+
+def bench_detector_sizes():
+    """The whole strain task at real detector sizes (128² EMPAD-like, 256² Medipix/Merlin-like).
+
+    perovscope: ``perovscope strain FILE`` from a stored zarr file to the written result store (read,
+    probe, disks, lattice, reference, strain, phases, write), dask threads. py4DSTEM: disk detection
+    plus its strain calculation (:func:`_py4d_strain`) on the same patterns in memory. Both get the
+    same probe (the disk radius perovscope measures on the data, as a template) and the truth
+    reference region; medians of repeated runs, the load average next to them.
+    """
+    import xarray as xr
+
+    from perovscope.cli import main as cli
+    from perovscope.diffraction.probe import measure_probe
+    from perovscope.io import open_results, save
+    from perovscope.simulate import simulate_device
+
+    scan = (32, 32) if QUICK else (48, 48)
+    repeat = 3
+    res = {"scan": list(scan), "repeats": repeat}
+    for det in (128, 256):
+        tree = simulate_device(seed=0, n_frames=1, scan_shape=scan, detector_shape=(det, det))
+        truth = tree["truth/strain"].to_dataset().isel(time=0)
+        ref = truth["reference_mask"].values
+        ok = np.isfinite(truth["exx"].values)
+        data = tree["4dstem/4dstem"].isel(time=0).values
+        n = data.shape[0] * data.shape[1]
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+            path, out = Path(tmp) / f"scan{det}.zarr", Path(tmp) / "out.zarr"
+            save(xr.DataTree.from_dict({"4dstem": tree["4dstem/4dstem"].to_dataset()}), path)
+            del tree
+            est = measure_probe(open_results(path)["4dstem"]["4dstem"])
+            np.save(Path(tmp) / "probe.npy", est.template)
+            np.save(Path(tmp) / "ref.npy", ref)
+            argv = ["strain", str(path), "--out", str(out), "--quiet",
+                    "--probe", str(Path(tmp) / "probe.npy"), "--reference", str(Path(tmp) / "ref.npy")]
+            times, loads = [], []
+            for _ in range(repeat):
+                loads.append(os.getloadavg()[0])
+                t = time.perf_counter()
+                cli(argv)
+                times.append(time.perf_counter() - t)
+            ds = open_results(out).to_dataset().load()
+            ds = ds.isel(time=0) if "time" in ds.dims else ds
+            profile = _cli_profile(argv)
+        G = np.array(ds.attrs["basis"]) / float(ds.attrs["calibration"]["pixel_size_inv_nm"])
+        basis_rowcol = (G[::-1, 0], G[::-1, 1])
+        p4_times = []
+        for _ in range(repeat):
+            loads.append(os.getloadavg()[0])
+            t = time.perf_counter()
+            maps = _py4d_strain(data, est.radius_px, basis_rowcol, ref)
+            p4_times.append(time.perf_counter() - t)
+
+        def errors(m, truth=truth, ok=ok):
+            return {k: float(np.sqrt(np.nanmean((np.asarray(m[k]) - truth[k].values)[ok] ** 2)))
+                    for k in ("exx", "eyy", "exy", "theta")}
+
+        pv_rate, p4_rate = n / float(np.median(times)), n / float(np.median(p4_times))
+        res[str(det)] = {
+            "patterns": n, "probe_radius_px": est.radius_px,
+            "median_disks_per_crystal_pattern": float(np.median(ds["n_disks"].values[ok])),
+            "load_average_1min": loads,
+            "perovscope_strain_command": {"patterns_per_s": pv_rate, "seconds": times,
+                                          **errors({k: ds[k].values for k in ("exx", "eyy", "exy", "theta")}),
+                                          "profile_one_thread_cpu_s": profile},
+            "py4DSTEM_disks_and_strain": {"patterns_per_s": p4_rate, "seconds": p4_times, **errors(maps)},
+            "ratio": pv_rate / p4_rate,
+        }
+        print(det, json.dumps(res[str(det)], default=float), flush=True)
+    return res
+
+
 def bench_virtual():
     from perovscope.diffraction.detector import annulus_mask, disk_mask
     from perovscope.diffraction.virtual import virtual_images
@@ -352,15 +466,20 @@ def main() -> dict:
     os.environ.setdefault("TQDM_DISABLE", "1")
     res = {"cpu_count": os.cpu_count(), "quick": QUICK, "load_average_at_start": os.getloadavg()}
     for name, fn in (("disk_detection", bench_disks), ("precision", bench_precision),
-                     ("strain_map", bench_strain),
+                     ("strain_map", bench_strain), ("detector_sizes", bench_detector_sizes),
                      ("virtual_images", bench_virtual), ("out_of_core", bench_out_of_core)):
         if ONLY and name not in ONLY:
             continue
         t = time.perf_counter()
         res[name] = fn()
         res[name]["bench_seconds"] = time.perf_counter() - t
+        res[name]["load_average_at_start"] = res["load_average_at_start"]
         print(name, json.dumps(res[name], indent=1, default=float), flush=True)
-    if ONLY:
+    if ONLY:   # update these entries of the stored results, keep the others
+        old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        old.update({k: res[k] for k in ONLY if k in res})
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(old, indent=1, default=float))
         return res
     d, s = res["disk_detection"], res["strain_map"]
     pv, p4 = d["perovscope"], d["py4DSTEM_poly"]

@@ -32,6 +32,7 @@ __all__ = ["estimate_probe", "bragg_disks_map", "strain_map", "REASONS"]
 
 _N_STATS = 2  # total counts, counts inside the central (bright-field) disk
 _POST_BLOCK = 4096  # patterns per block of the in-memory lattice/phase fits
+_G_MAX_PHASES = 8.0  # 1/nm, largest reflection used for the library's zone lattices
 
 
 #: Patterns processed together inside a chunk: 32 keeps the FFT and fit intermediates (a few MB)
@@ -58,18 +59,47 @@ def _block(patterns, *, probe, centre, bf_radius, bad_mask, opts):
 
 
 def _scan_chunks(da: xr.DataArray, chunk_bytes: int) -> dict:
-    """Chunks over scan positions holding ≤ ``chunk_bytes`` of detector data; detector axes whole."""
+    """Chunks over scan positions holding ≤ ``chunk_bytes`` of detector data; detector axes whole.
+
+    Chunk edges follow the stored chunks of the file (``encoding["preferred_chunks"]``, e.g. a zarr
+    store's) where there are any, else the current dask chunks, so no stored chunk is split between
+    two dask chunks (each would decode it).
+    """
     per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
     n = max(1, int(chunk_bytes // per))
     nav = list(da.dims[:-2])
+    stored = da.encoding.get("preferred_chunks") or {}
     chunks = {"ky": -1, "kx": -1}
     for d in reversed(nav):                 # fill the fastest scan axis first
         size = da.sizes[d]
-        current = max(da.chunksizes[d]) if da.chunksizes else size
+        current = stored.get(d) or (max(da.chunksizes[d]) if da.chunksizes else size)
         c = min(size, current, n)
+        if c < current and current % c:     # a divisor of the stored chunk, if one is close
+            c = max((k for k in range(1, c + 1) if current % k == 0), default=c)
         chunks[d] = c
-        n = max(1, n // size) if c == size else 1
+        n = max(1, n // c)
     return chunks
+
+
+def _probe_sample(da: xr.DataArray, max_patterns: int = 512) -> xr.DataArray:
+    """About ``max_patterns`` patterns for the probe measurement, as whole dask chunks of ``da`` spread
+    evenly over the scan (at least one): a partial read, where patterns spread one by one over the
+    scan would decode every stored chunk. The DataArray itself when it is in memory."""
+    arr = da.data
+    if getattr(arr, "chunks", None) is None:
+        return da
+    nb = arr.numblocks[:-2]
+    per = int(np.prod([max(c) for c in arr.chunks[:-2]]))
+    n_blocks = int(np.prod(nb))
+    k = min(n_blocks, max(1, round(max_patterns / per)))
+    if k == n_blocks:
+        return da
+    import dask.array as dsa
+
+    picks = np.unique(((np.arange(k) + 0.5) * n_blocks / k).astype(int))
+    parts = [arr.blocks[np.unravel_index(i, nb)].reshape(-1, *arr.shape[-2:]) for i in picks]
+    sample = xr.DataArray(dsa.concatenate(parts), dims=("pattern", "ky", "kx"), attrs=da.attrs)
+    return sample.assign_coords({c: da[c] for c in ("ky", "kx") if c in da.coords})
 
 
 def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | None = None,
@@ -88,8 +118,14 @@ def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | 
     if da.ndim < 3 or da.dims[-2:] != ("ky", "kx"):
         raise InputError(f"expected a 4D-STEM DataArray with detector dims ('ky', 'kx'), got {da.dims}")
     cal = calibration or calibration_from_coords(da)
+    data = da
+    if getattr(da.data, "chunks", None) is not None:
+        # enough chunks to keep every worker busy to the end (≥ 4 per core), none below a sub-block
+        per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
+        balanced = da.size * da.dtype.itemsize // (4 * (os.cpu_count() or 1))
+        data = da.chunk(_scan_chunks(da, min(chunk_bytes, max(_SUB_BLOCK * per, balanced))))
     if probe is None:
-        estimate = measure_probe(da, calibration=cal, probe_radius_px=probe_radius_px)
+        estimate = measure_probe(_probe_sample(da), calibration=cal, probe_radius_px=probe_radius_px)
         probe, probe_attrs = estimate.template, estimate.attrs()
     else:
         probe, probe_attrs = np.asarray(probe, float), {"probe_radius_source": "template given"}
@@ -100,12 +136,6 @@ def bragg_disks_map(da: xr.DataArray, probe=None, *, calibration: Calibration | 
     n_out = max_disks * nf + _N_STATS
     opts = dict(options, max_disks=max_disks)
     opts.setdefault("disk_model", model)
-    data = da
-    if getattr(da.data, "chunks", None) is not None:
-        # enough chunks to keep every worker busy to the end (≥ 4 per core), none below a sub-block
-        per = da.shape[-1] * da.shape[-2] * da.dtype.itemsize
-        balanced = da.size * da.dtype.itemsize // (4 * (os.cpu_count() or 1))
-        data = da.chunk(_scan_chunks(da, min(chunk_bytes, max(_SUB_BLOCK * per, balanced))))
     out = xr.apply_ufunc(
         _block, data, input_core_dims=[["ky", "kx"]], output_core_dims=[["feature"]],
         dask="parallelized", output_dtypes=[np.float64],
@@ -222,7 +252,9 @@ def strain_map(da: xr.DataArray, *, probe=None, calibration: Calibration | None 
            "n_disks": np.empty(n_pat, np.int16), "reason": np.empty(n_pat, np.uint8),
            "crystallinity": np.empty(n_pat)}
     if phases and cal.pixel_size_inv_nm is not None:
-        g_max = 0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5
+        # zone lattices only need reflections out to a few of their shortest vectors (every library
+        # phase's reduced cell lies within 8 /nm); beyond, a large detector only adds computing time
+        g_max = min(0.5 * min(da.shape[-2:]) * cal.pixel_size_inv_nm * 1.5, _G_MAX_PHASES)
         cands = candidate_lattices(None if phases is True else list(phases), g_max=g_max)
         out.update(phase=np.empty(n_pat, np.int16), phase_confidence=np.empty(n_pat),
                    lattice_parameter_nm=np.empty(n_pat), cl_fraction=np.empty(n_pat))

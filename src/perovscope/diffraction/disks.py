@@ -3,10 +3,11 @@
 Pipeline for a block of patterns ``(B, ky, kx)`` (every step batched over all patterns / all disks):
 
 1. cross-correlate with a zero-mean probe kernel (disk minus a surrounding ring of equal weight, so
-   smooth diffuse background cancels) using batched real FFTs; the Poisson variance of the
-   correlation, ``Σ K² I``, comes from the same inverse FFT, giving each candidate's SNR;
-2. 3×3 local maxima, thresholds on SNR and on intensity relative to the strongest
-   disk, a shape score that rejects ridges (amorphous rings), and the top ``max_disks`` per pattern;
+   smooth diffuse background cancels) using batched real FFTs;
+2. candidates: pixels above the intensity threshold relative to the strongest disk (the disks, a
+   few per cent of a large detector), 3×3 local maxima among them; the Poisson variance of the
+   correlation, ``Σ K² I``, gathered at those candidates only, gives each one's SNR; then the SNR
+   threshold, a shape score that rejects ridges (amorphous rings), and the top ``max_disks`` per pattern;
 3. sub-pixel refinement by a Poisson maximum-likelihood fit of a soft-edged disk plus a quadratic
    background to every disk at once (Fisher scoring, :mod:`.disk_fit`) [1]_, [2]_;
 4. the position covariance of each disk from the inverse Fisher matrix (the Cramér–Rao bound) [1]_.
@@ -206,30 +207,34 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
         raise InputError(f"probe box {kern.shape} is larger than the detector {(ny, nx)}")
     from scipy import fft as sfft
 
-    # detection maps in float32 (peak finding and SNR need ~1e-6 relative; the fits use the counts)
+    # detection map in float32 (peak finding and SNR need ~1e-6 relative; the fits use the counts)
     kf = np.conj(sfft.rfft2(_embed(kern, (ny, nx)).astype(np.float32)))
-    k2f = np.conj(sfft.rfft2(_embed(kern**2, (ny, nx)).astype(np.float32)))
     pf = sfft.rfft2(p.astype(np.float32))
-    prod = np.empty((2,) + pf.shape, pf.dtype)
-    np.multiply(pf, kf, out=prod[0])
-    np.multiply(pf, k2f, out=prod[1])
+    np.multiply(pf, kf, out=pf)
+    corr = sfft.irfft2(pf, s=(ny, nx), overwrite_x=True)
     del pf
-    both = sfft.irfft2(prod, s=(ny, nx), overwrite_x=True)             # correlation, Poisson variance
-    corr, var = both[0], both[1]
-    del prod
     half = max(1, int(np.floor(min_spacing / 2)))
     e = max(1, int(np.ceil(edge)))
     if 2 * e >= min(ny, nx):
         raise InputError(f"edge={edge} px leaves no detector area of {(ny, nx)}")
-    # 3×3 local maxima with positive correlation, on the interior only (the min_spacing window is
-    # applied below, to the candidates)
-    cand = _local_max3(corr[:, e - 1:ny - e + 1, e - 1:nx - e + 1])
-    cmax = corr[:, e:ny - e, e:nx - e].max(axis=(-2, -1))
-    bi, yi, xi = np.nonzero(cand)                                   # candidate peaks only from here
+    # candidates: interior pixels above the relative-intensity threshold (a small fraction of the
+    # detector, the disks), then the 3×3 local-maximum test on those only
+    inner = corr[:, e:ny - e, e:nx - e]
+    cmax = inner.max(axis=(-2, -1))
+    thr = np.maximum(min_relative_intensity * cmax, 0.0).astype(np.float32)
+    above = inner >= thr[:, None, None]
+    above &= inner > 0
+    bi, yi, xi = np.nonzero(above)
+    del above, inner
     yi, xi = yi + e, xi + e
     cv = corr[bi, yi, xi]
-    snr_c = cv / np.sqrt(np.clip(var[bi, yi, xi], 0, None) + 1.0)
-    keep = (snr_c >= min_snr) & (cv >= min_relative_intensity * cmax[bi])
+    peak = np.ones(len(bi), bool)
+    for dy, dx in ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)):
+        peak &= cv >= corr[bi, yi + dy, xi + dx]
+    bi, yi, xi, cv = bi[peak], yi[peak], xi[peak], cv[peak]
+    # Poisson variance of the correlation, Σ K² I, at the candidates only (circular, as the FFT)
+    snr_c = cv / np.sqrt(_kernel_sum(p, kern**2, bi, yi, xi) + 1.0)
+    keep = snr_c >= min_snr
     bi, yi, xi, cv = bi[keep], yi[keep], xi[keep], cv[keep]
     keep = _window_maxima(bi, yi, xi, cv, half, len(p))      # strongest within ±min_spacing/2
     bi, yi, xi, cv = bi[keep], yi[keep], xi[keep], cv[keep]
@@ -264,15 +269,27 @@ def find_bragg_disks(patterns, probe, *, max_disks: int = 48, min_snr: float = 6
     return BraggDisks.from_stacked(fields.reshape(*lead, max_disks, len(DISK_FIELDS)))
 
 
-def _local_max3(c):
-    """Positive pixels not smaller than any of their 8 neighbours, for the interior ``c[:, 1:-1, 1:-1]``
-    (a separable 3×3 maximum; the outer ring of ``c`` only serves as neighbours)."""
-    m = np.maximum(c[:, :, :-2], c[:, :, 1:-1])
-    np.maximum(m, c[:, :, 2:], out=m)
-    m3 = np.maximum(m[:, :-2], m[:, 1:-1])
-    np.maximum(m3, m[:, 2:], out=m3)
-    mid = c[:, 1:-1, 1:-1]
-    return (mid >= m3) & (mid > 0)
+def _kernel_sum(p, kernel, b, y, x):
+    """``Σ_u kernel(u) p[b, y + u]`` at the points ``(b, y, x)``, the kernel centred on each point and
+    the detector wrapped around (the circular correlation of the FFT path), in float64."""
+    ny, nx = p.shape[-2:]
+    ky, kx = kernel.shape
+    hy, hx = ky // 2, kx // 2
+    oy, ox = np.mgrid[-hy:ky - hy, -hx:kx - hx].reshape(2, -1)
+    w = np.asarray(kernel, float).ravel()
+    flat = p.reshape(-1)
+    out = np.empty(len(b))
+    inside = (y >= hy) & (y < ny - ky + hy + 1) & (x >= hx) & (x < nx - kx + hx + 1)
+    i_in, i_out = np.flatnonzero(inside), np.flatnonzero(~inside)
+    off = oy * nx + ox
+    for i in range(0, len(i_in), 4096):       # windows inside the detector: one offset table
+        j = i_in[i:i + 4096]
+        out[j] = np.take(flat, ((b[j] * ny + y[j]) * nx + x[j])[:, None] + off) @ w
+    if len(i_out):                             # windows that wrap around the detector edge
+        j = i_out
+        idx = (b[j, None] * ny + (y[j, None] + oy) % ny) * nx + (x[j, None] + ox) % nx
+        out[j] = np.take(flat, idx) @ w
+    return out
 
 
 def _window_maxima(b, y, x, v, half, n_patterns):

@@ -74,11 +74,38 @@ def bragg_vector_map(qx, qy, intensity, *, bin_size: float = 0.5, extent: float 
     return counts, edges
 
 
+def _map_peaks(vx, vy, pattern, cell, n_pat, min_fraction):
+    """Peaks of the Bragg-vector map: vectors clustered on a grid of ``cell``, neighbours within two
+    cells merged by greedy peak picking; a peak's weight is the number of patterns that show it.
+    Returns ``(peaks (p, 2), weights (p,), label per vector (-1: none))``."""
+    key = np.round(np.stack([vx, vy], -1) / cell).astype(np.int64)
+    uniq, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    peaks, weights = [], []
+    label = np.full(len(vx), -1)
+    taken = np.zeros(len(uniq), bool)
+    for i in np.argsort(-cnt):  # loop over candidate peaks (a few dozen), not pixels
+        if taken[i] or cnt[i] < max(2, min_fraction * n_pat * 0.2):
+            continue
+        near = np.abs(uniq - uniq[i]).max(-1) <= 2
+        taken |= near
+        sel = near[inv] & (label < 0)
+        n_sel = len(np.unique(pattern[sel]))
+        if n_sel >= min_fraction * n_pat:
+            label[sel] = len(peaks)
+            peaks.append([vx[sel].mean(), vy[sel].mean()])
+            weights.append(n_sel)
+    return np.array(peaks).reshape(-1, 2), np.array(weights, float), label
+
+
 def auto_basis(qx, qy, intensity, *, min_length: float, min_fraction: float = 0.05) -> np.ndarray:
     """Basis ``G`` (2×2, columns g1, g2) of the dominant lattice in the Bragg-vector map.
 
-    Peaks of the map seen in at least ``min_fraction`` of the patterns that show any disk are
-    candidates; g1 is the shortest (the most +x-pointing among equally short ones), g2 the shortest
+    The most frequent peak of the map (the lattice seen in the most patterns) and the most frequent
+    non-collinear peak among the patterns showing it select the patterns of the dominant lattice; the
+    peaks seen in at least half of those patterns are candidates (so the reflections of other phases,
+    e.g. of a contact layer on a large detector, do not enter); g1 is
+    the shortest (the most +x-pointing among equally short ones), g2 the shortest
     non-collinear one turning from g1 towards +y; both are then refined by least squares over all
     indexed peaks.
 
@@ -89,28 +116,32 @@ def auto_basis(qx, qy, intensity, *, min_length: float, min_fraction: float = 0.
     """
     _, rx, ry = relative_disks(qx, qy, intensity)
     ok = np.isfinite(rx) & np.isfinite(ry) & (np.hypot(rx, ry) >= min_length)
-    n_pat = max(1, int(np.any(ok, axis=-1).sum()))
     vx, vy = rx[ok], ry[ok]
     if len(vx) < 2:
         raise FitError("auto_basis: fewer than two Bragg disks in the whole dataset; pass the basis")
-    # cluster vectors on a 1-px grid: counts per cell, then merge neighbours by greedy peak picking
-    cell = 0.5 * min_length
-    key = np.round(np.stack([vx, vy], -1) / cell).astype(np.int64)
-    uniq, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    order = np.argsort(-cnt)
-    peaks, weights = [], []
-    taken = np.zeros(len(uniq), bool)
-    for i in order:  # loop over candidate peaks (a few dozen), not pixels
-        if taken[i] or cnt[i] < max(2, min_fraction * n_pat * 0.2):
-            continue
-        near = np.abs(uniq - uniq[i]).max(-1) <= 2
-        taken |= near
-        sel = near[inv.ravel()]
-        peaks.append([vx[sel].mean(), vy[sel].mean()])
-        weights.append(sel.sum())
-    peaks, weights = np.array(peaks), np.array(weights, float)
-    keep = weights >= min_fraction * n_pat
-    peaks, weights = peaks[keep], weights[keep]
+    # cells of a quarter of the disk diameter, peaks merged within ±1 disk radius: reflections of
+    # different phases stay apart while one reflection's spread over a strained map (≲ 2 % of |g|)
+    # falls within one peak
+    cell = 0.25 * min_length
+    pattern = np.nonzero(ok.reshape(-1, ok.shape[-1]))[0]
+    axes = []
+    # the dominant lattice's patterns: those showing its most frequent reflection, then also its most
+    # frequent non-collinear one (one reflection alone may be shared with another phase)
+    for _ in range(2):
+        peaks, weights, label = _map_peaks(vx, vy, pattern, cell, len(np.unique(pattern)), min_fraction)
+        length = np.hypot(peaks[:, 0], peaks[:, 1])
+        new = [i for i in np.argsort(-weights) if all(
+            abs(peaks[i, 0] * a[1] - peaks[i, 1] * a[0]) > 0.3 * length[i] * np.hypot(*a) for a in axes)]
+        if not new:
+            break
+        axes.append(peaks[new[0]])
+        mine = np.isin(pattern, pattern[label == new[0]])
+        vx, vy, pattern = vx[mine], vy[mine], pattern[mine]
+    peaks, weights, _ = _map_peaks(vx, vy, pattern, cell, len(np.unique(pattern)), min_fraction)
+    # its reflections appear in most of those patterns, another phase's (a probe straddling both) in
+    # the rest
+    strong = weights >= 0.5 * weights.max(initial=0)
+    peaks, weights = peaks[strong], weights[strong]
     if len(peaks) < 2:
         raise FitError("auto_basis: the Bragg-vector map has fewer than two lattice peaks; pass basis=")
     length = np.hypot(peaks[:, 0], peaks[:, 1])
