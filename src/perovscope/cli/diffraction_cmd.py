@@ -75,7 +75,11 @@ def _load(path: str, node: str | None):
     last = da.sizes[nav[-1]]
     chunks = {d: 1 for d in nav[:-2]} if len(nav) > 2 else {}
     if len(nav) >= 2:
-        chunks[nav[-2]] = max(1, n // last)
+        rows = max(1, n // last)
+        stored = da.chunksizes.get(nav[-2]) if da.chunks is not None else None
+        if stored and len(set(stored[:-1])) <= 1 and max(stored) <= rows:
+            rows = rows // stored[0] * stored[0]  # whole stored chunks: each is decoded once per pass
+        chunks[nav[-2]] = rows
     chunks[nav[-1]] = min(last, n)
     return da.chunk({**chunks, "ky": -1, "kx": -1})
 
