@@ -3,7 +3,13 @@
 Each command reads any spectrum image perovscope reads (``perovscope.io.read``; ``.zarr`` results
 stores too), runs the labelled wrapper of :mod:`perovscope.spectroscopy.maps` with a progress bar,
 writes the result Dataset at the root of a zarr store with :func:`perovscope.io.save` and a PNG
-summary figure next to it (``OUT.png``, drawn by :mod:`perovscope.report`).
+summary figure next to it (``OUT.png``, drawn by :mod:`perovscope.report`). The CL summary follows the
+STEM-CL analysis of the CsPbI₃/ZIF-62 study (Nat. Commun. 2023) [1]_.
+
+References
+----------
+.. [1] CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+   doi:10.1038/s41467-023-43247-6.
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ def _figure_maps(ds, names, png, title):
 
 
 def _figure_cl(ds, png, title):
-    """Maps of centre/σ/intensity over histograms and 2-D correlation histograms (paper 000)."""
+    """Maps of centre/σ/intensity over histograms and 2-D correlation histograms (Nat. Commun. 2023)."""
     from ..report import cl_maps_figure
 
     _save_png(cl_maps_figure(ds, title=title), png)

@@ -1,8 +1,9 @@
 """Two-phase composites from element maps: domains, area fractions, sizes, interface length per area.
 
 ``A`` and ``B`` are the sums of the (smoothed) element maps characteristic of each phase, e.g. Zn for
-the ZIF-62 glass vs Al + P for the phosphate glass of paper 003. A first split thresholds the phase-A
-signal fraction ``A / (A + B)`` (each element map divided by its image mean) with Otsu's method [1]_.
+the ZIF-62 glass vs Al + P for the phosphate glass of the MOF/inorganic glass composites [3]_. A first
+split thresholds the phase-A signal fraction ``A / (A + B)`` (each element map divided by its image mean)
+with Otsu's method [1]_.
 It is refined with a linear score built from both phases' signal levels measured in the domain
 interiors, ``s = ((A - A_B) / (A_A - A_B) + (B_B - B) / (B_B - B_A)) / 2``: 0 in phase B, 1 in phase
 A and 1/2 half-way across a probe-blurred boundary, so thresholding it at 1/2 gives unbiased area
@@ -14,6 +15,8 @@ References
 ----------
 .. [1] N. Otsu, IEEE Trans. Syst. Man Cybern. 9, 62-66 (1979). :doi:`10.1109/TSMC.1979.4310076`
 .. [2] E. E. Underwood, Quantitative Stereology (Addison-Wesley, 1970): ``S_V = (4/pi) L_A``.
+.. [3] L. Longley et al., "Metal-organic framework and inorganic glass composites", Nat. Commun. 11,
+   5800 (2020), doi:10.1038/s41467-020-19598-9.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Thickness of a thin reaction layer from EDX quantity conservation across an interface.
 
-A reaction layer thinner than an EDX pixel (AlCl₃ growing on an Al cathode as Cl⁻ arrives,
-``shared/papers/002``) cannot be measured from the width of its signal, and in HAADF it may have no
+A reaction layer thinner than an EDX pixel (AlCl₃ growing on an Al cathode as Cl⁻ arrives, Nature 2026,
+operando PeLED study [4]_) cannot be measured from the width of its signal, and in HAADF it may have no
 contrast at all. Its *amount* is still measured exactly: the EDX counts of a pixel are proportional
 to the number of atoms under the beam, so summing the net counts of the layer's marker element
 (Cl) down a column across the interface gives the areal density of that element, whatever the
@@ -29,6 +29,8 @@ References
    from the Cliff–Lorimer to the new ζ-factor methods", J. Microsc. 221, 89 (2006).
 .. [3] W. M. Haynes (ed.), CRC Handbook of Chemistry and Physics, 97th ed. (2016) — densities of Al and
    AlCl₃.
+.. [4] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8.
 """
 
 from __future__ import annotations

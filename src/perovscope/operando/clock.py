@@ -1,8 +1,9 @@
 """One time axis: statistics of the electrical log over each frame's acquisition window.
 
-An operando session (paper 002: a perovskite LED under constant current in the microscope) has two
-clocks: the frames of each imaging modality, each acquired over a window ``[t_start, t_end]``, and the
-device's electrical log, sampled much more often. This module puts the log onto the frames:
+An operando session (Nature 2026, operando PeLED study [2]_: a perovskite LED under constant current in
+the microscope) has two clocks: the frames of each imaging modality, each acquired over a window
+``[t_start, t_end]``, and the device's electrical log, sampled much more often. This module puts the log
+onto the frames:
 
 * :func:`window_statistics` — mean, standard deviation and count of log samples in each window, for
   any number of windows at once, from cumulative sums (no loop over frames or samples);
@@ -15,8 +16,9 @@ References
 ----------
 .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing the sample variance:
    analysis and recommendations", The American Statistician 37(3), 242–247 (1983).
-.. [2] Paper 002 (/work/shared/papers): operando multimodal electron microscopy of halide perovskite
-   LEDs under galvanostatic bias.
+.. [2] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8: operando electron microscopy of perovskite LEDs under galvanostatic
+   bias.
 """
 
 from __future__ import annotations
@@ -234,7 +236,8 @@ def cumulative_dose(dose_per_frame):
 
     ``dose_per_frame`` is ``(..., n_frames)`` (summed along the last axis) or a DataArray with a
     ``time`` dimension (summed along ``time``, coordinates kept, ``units = "e/Å²"``). Beam damage of
-    halide perovskites scales with the accumulated dose, not the dose of one frame (paper 002).
+    halide perovskites scales with the accumulated dose, not the dose of one frame (Nature 2026,
+    operando PeLED study).
     """
     if isinstance(dose_per_frame, xr.DataArray):
         out = dose_per_frame.astype(float).cumsum("time")

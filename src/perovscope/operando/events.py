@@ -1,11 +1,11 @@
 """Events of an operando session: when a per-frame quantity crosses a threshold, leaves its baseline or
 changes level.
 
-The degradation of a perovskite LED under constant current (paper 002) is a sequence of events — Cl
-reaching the cathode, an AlCl₃ layer appearing, metallic Pb nucleating, the lattice collapsing, the
-electroluminescence falling. Each function here decides one event on a short per-frame series with its
-standard uncertainties and says why, in words and numbers, so that a reader of the report can check
-the decision:
+The degradation of a perovskite LED under constant current (Nature 2026, operando PeLED study [4]_) is a
+sequence of events — Cl reaching the cathode, an AlCl₃ layer appearing, metallic Pb nucleating, the
+lattice collapsing, the electroluminescence falling. Each function here decides one event on a short
+per-frame series with its standard uncertainties and says why, in words and numbers, so that a reader of
+the report can check the decision:
 
 * :func:`threshold_event` — the first frame significantly past a fixed threshold;
 * :func:`onset_event` — the first frame significantly departing from the initial (baseline) level;
@@ -21,6 +21,8 @@ References
    variance", Biometrics 30, 507–512 (1974) (binary segmentation).
 .. [3] Y.-C. Yao, "Estimating the number of change-points via Schwarz' criterion", Stat. Probab. Lett.
    6, 181–189 (1988).
+.. [4] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8.
 """
 
 from __future__ import annotations

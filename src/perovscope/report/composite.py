@@ -1,6 +1,18 @@
-"""Composite and glass sessions (papers 000, 001, 003): CL, EELS, EDS-domain and spectrum-map figures.
+"""Composite and glass sessions: CL, EELS, EDS-domain and spectrum-map figures.
 
-These also draw the summary PNGs of ``perovscope cl | eels | edx`` (the command line calls them).
+The sessions are those of CsPbI₃ particles in ZIF-62 glass [1]_, CsPbBr₃–SiO₂ nanospheres [2]_ and
+MOF-glass / inorganic-glass composites [3]_. These also draw the summary PNGs of
+``perovscope cl | eels | edx`` (the command line calls them).
+
+References
+----------
+.. [1] CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+   doi:10.1038/s41467-023-43247-6.
+.. [2] M. He, Q. Zhang, F. Carulli, A. Erroi et al., "Ultra-stable, solution-processable CsPbBr₃–SiO₂
+   nanospheres for highly efficient color conversion in micro light-emitting diodes", ACS Energy Lett. 8,
+   151–158 (2023), doi:10.1021/acsenergylett.2c02062.
+.. [3] L. Longley et al., "Metal-organic framework and inorganic glass composites", Nat. Commun. 11,
+   5800 (2020), doi:10.1038/s41467-020-19598-9.
 """
 
 from __future__ import annotations
@@ -51,8 +63,9 @@ def cl_maps_figure(ds, *, title: str | None = None, bins: int = 40, percentile: 
     ----------
     ds : xarray.Dataset
         Output of :func:`perovscope.spectroscopy.maps.cl_peak_map`: ``centre``, ``sigma``, ``intensity``
-        over ``(y, x)`` (paper 000: peak ~710 nm, σ larger at particle edges). Where ``flag`` is present,
-        only pixels with ``flag == 0`` (converged fits) enter the centre and σ maps and histograms.
+        over ``(y, x)`` (Nat. Commun. 2023, CsPbI₃/ZIF-62: peak ~710 nm, σ larger at particle edges).
+        Where ``flag`` is present, only pixels with ``flag == 0`` (converged fits) enter the centre and
+        σ maps and histograms.
     title : str, optional
         Figure title.
     bins : int
@@ -165,7 +178,7 @@ def eels_edge_map_figure(ds, *, variable: str = "edge_signal"):
 
 @styled
 def iodine_profile_figure(profile, *, width_nm=None, width_std_nm=None, fit=None, ylabel="relative iodine"):
-    """The iodine profile across a particle/glass interface with its erfc width (paper 000).
+    """The iodine profile across a particle/glass interface with its erfc width (Nat. Commun. 2023).
 
     Parameters
     ----------
@@ -201,7 +214,7 @@ def iodine_profile_figure(profile, *, width_nm=None, width_std_nm=None, fit=None
 
 @styled
 def domain_map_figure(domain, *, area_fraction=None, names=("phosphate glass", "MOF glass")):
-    """EDS domain map (True = MOF glass) with the area fraction of each domain (paper 003)."""
+    """EDS domain map (True = MOF glass) with the area fraction of each domain (Longley et al. 2020)."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 

@@ -8,11 +8,11 @@ EELS line scan at fine steps from a particle centre across its interface into th
 
 References
 ----------
-.. [1] Paper 000 of the project: CsPbI3 in ZIF-62 MOF glass composites (Nature Communications):
-   ~10 nm thick FIB lamella; EELS at 200 kV, 0.5 eV/channel, convergence 32 mrad, collection
-   29 mrad; I M4,5 edge at 619 eV, iodine up to ~10 nm outside grains; STEM-CL at 100 keV, grating
-   150 grooves/mm (0.34 nm per channel), emission peak ~710 nm varying ±5 nm between particles,
-   σ larger at particle edges, intensity not tied to particle size.
+.. [1] CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+   doi:10.1038/s41467-023-43247-6: ~10 nm thick FIB lamella; EELS at 200 kV, 0.5 eV/channel, convergence
+   32 mrad, collection 29 mrad; I M4,5 edge at 619 eV, iodine up to ~10 nm outside grains; STEM-CL at
+   100 keV, grating 150 grooves/mm (0.34 nm per channel), emission peak ~710 nm varying ±5 nm between
+   particles, σ larger at particle edges, intensity not tied to particle size.
 .. [2] S. J. Pennycook and D. E. Jesson, Ultramicroscopy 37, 14 (1991): HAADF ∝ Z^1.7.
 .. [3] R. F. Egerton, *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed. (2011).
 """

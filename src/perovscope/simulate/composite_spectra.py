@@ -9,9 +9,10 @@ References
 .. [1] R. F. Egerton, *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed.
    (Springer, 2011): power-law background A·E^-r (r typically 2-5, §4.4.2); M4,5 edges of 5th-row
    elements are "delayed" edges whose maximum lies tens of eV above the onset (§3.6-3.7).
-.. [2] Paper 000 of the project (CsPbI3 in ZIF-62 glass, Nature Communications): I M4,5 onset at
-   ~619 eV, background fitted 580-620 eV, iodine up to ~10 nm outside the grains after sintering at
-   350 °C; CL peak at ~710 nm varying ±5 nm between particles, σ larger at particle edges.
+.. [2] CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+   doi:10.1038/s41467-023-43247-6: I M4,5 onset at ~619 eV, background fitted 580-620 eV, iodine up to
+   ~10 nm outside the grains after sintering at 350 °C; CL peak at ~710 nm varying ±5 nm between
+   particles, σ larger at particle edges.
 .. [3] J. Crank, *The Mathematics of Diffusion*, 2nd ed. (Oxford, 1975), §2.3: diffusion from a
    surface held at constant concentration, c(d) = c_s erfc(d / (2√(Dt))).
 """
@@ -27,7 +28,7 @@ __all__ = ["IODINE_M5_ONSET_EV", "IODINE_M4_ONSET_EV", "power_law", "iodine_m45_
            "iodine_profile", "gaussian_emission"]
 
 
-#: I M5 onset (eV) from the shared edge table (619 eV, paper 000 [2]_).
+#: I M5 onset (eV) from the shared edge table (619 eV, Nat. Commun. 2023, CsPbI₃/ZIF-62 [2]_).
 IODINE_M5_ONSET_EV = float(edge_onset_eV("I_M45"))
 #: I M4 onset: M5 plus the 3d spin-orbit splitting of iodine (~11.5 eV; Egerton 2011 Appendix D).
 IODINE_M4_ONSET_EV = IODINE_M5_ONSET_EV + 11.5
@@ -87,7 +88,7 @@ def iodine_profile(distance_nm, *, width_nm: float, interface_fraction: float) -
     1 inside a particle (``distance < 0``), ``interface_fraction · erfc(distance / width_nm)``
     outside: diffusion into the glass from a surface held at constant concentration [3]_, with
     ``width_nm = 2√(Dt)`` (the concentration falls to 16 % of its surface value at one width and to
-    0.5 % at two widths; paper 000 finds iodine up to ~10 nm out [2]_).
+    0.5 % at two widths; the CsPbI₃/ZIF-62 study finds iodine up to ~10 nm out [2]_).
     """
     d = np.asarray(distance_nm, dtype=float)
     return np.where(d < 0, 1.0, interface_fraction * erfc(np.maximum(d, 0.0) / width_nm))
@@ -98,7 +99,7 @@ def gaussian_emission(wavelength: np.ndarray, centre, sigma, amplitude) -> np.nd
 
     ``centre``, ``sigma``, ``amplitude`` have shape ``(...)`` (NaN centre/σ where nothing emits gives
     0 when ``amplitude`` is 0); the result is ``(..., n_wavelength)``. Model of the CL spectra of
-    paper 000 [2]_, which were fitted pixel by pixel with one Gaussian.
+    the CsPbI₃/ZIF-62 study [2]_, which were fitted pixel by pixel with one Gaussian.
     """
     lam = np.asarray(wavelength, dtype=float)
     c = np.nan_to_num(np.asarray(centre, dtype=float), nan=0.0)[..., None]

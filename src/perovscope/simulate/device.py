@@ -194,8 +194,8 @@ def simulate_device(*, lazy: bool = False, **kwargs) -> xr.DataTree:
 
     References
     ----------
-    Multimodal electron microscopy of halide perovskite interfacial dynamics, Nature (2026)
-    (``shared/papers/002``).
+    "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+    doi:10.1038/s41586-026-10238-8.
 
     Examples
     --------

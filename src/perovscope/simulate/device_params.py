@@ -1,8 +1,13 @@
 """Every parameter of :func:`perovscope.simulate.simulate_device`: default, unit, meaning, source.
 
-Rates of the degradation model are effective values chosen so that each effect reported in the paper
-(``shared/papers/002``: Cl⁻ loss, AlCl₃ growth, Pb particles, strain build-up then collapse, rising
+Rates of the degradation model are effective values chosen so that each effect reported in the operando
+PeLED study (Nature 2026 [1]_: Cl⁻ loss, AlCl₃ growth, Pb particles, strain build-up then collapse, rising
 voltage and falling EL) is visible within the default eight frames; physical constants cite their source.
+
+References
+----------
+.. [1] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("seed", 0, "", "random seed; equal seeds give identical trees"),
     ("noise", True, "", "Poisson counting noise; False stores the expected counts as floats (for tests)"),
     ("n_frames", 8, "", "frames of the operando series"),
-    ("frame_interval_s", 30.0, "s", "time between frames (constant-current run of a few minutes, paper 002)"),
+    ("frame_interval_s", 30.0, "s", "time between frames (constant-current run of a few minutes, "
+     "Nature 2026, operando PeLED study)"),
     ("log_per_frame", 10, "", "bias-log samples per frame interval"),
     ("scan_shape", (48, 48), "px", "4D-STEM probe positions (scan_y, scan_x) over the field of view"),
     ("detector_shape", (96, 96), "px", "4D-STEM detector pixels (ky, kx); square"),
@@ -28,7 +34,8 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
     ("eds_shape", (32, 32), "px", "EDX spectrum-image pixels over the same field of view"),
     ("eds_channels", 2048, "", "EDX channels"),
     ("eds_channel_eV", 10.0, "eV", "EDX channel width (0–20.48 keV)"),
-    ("beam_energy_keV", 300.0, "keV", "accelerating voltage (aberration-corrected STEM, paper 002)"),
+    ("beam_energy_keV", 300.0, "keV", "accelerating voltage (aberration-corrected STEM, "
+     "Nature 2026, operando PeLED study)"),
     ("convergence_semiangle_mrad", 1.0, "mrad", "4D-STEM nanobeam convergence semi-angle"),
     ("k_pixel_size_inv_nm", 0.11, "1/nm", "detector pixel size in reciprocal space"),
     ("camera_length_mm", 115.0, "mm", "nominal camera length recorded in the metadata"),
@@ -36,7 +43,8 @@ PARAMETERS: tuple[tuple[str, object, str, str], ...] = (
      "enough disk counts for ~5e-4 strain precision)"),
     ("dwell_4dstem_s", 1e-3, "s", "4D-STEM dwell time per probe position"),
     ("haadf_dose_e_per_A2", 100.0, "e/Å²", "HAADF dose per frame: low-dose imaging of a halide perovskite "
-     "(≲1e2 e/Å² per frame, paper 002; the 8 frames total 8e2 e/Å²); lets a critical Pb nucleus be seen"),
+     "(≲1e2 e/Å² per frame, Nature 2026, operando PeLED study; the 8 frames total 8e2 e/Å²); lets a "
+     "critical Pb nucleus be seen"),
     ("haadf_dwell_s", 2e-6, "s", "HAADF dwell time per pixel"),
     ("haadf_convergence_mrad", 25.0, "mrad", "probe convergence for HAADF/EDX (aberration-corrected)"),
     ("haadf_exponent", 1.7, "", "Z exponent of HAADF contrast (Hartel et al. 1996)"),

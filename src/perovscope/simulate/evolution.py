@@ -28,8 +28,8 @@ References
 ----------
 .. [1] C. Eames et al., "Ionic transport in hybrid lead iodide perovskite solar cells",
    Nat. Commun. 6, 7497 (2015) — halide-vacancy drift–diffusion.
-.. [2] Multimodal electron microscopy of halide perovskite interfacial dynamics, Nature (2026)
-   (``shared/papers/002``): Cl⁻ to the Al cathode, AlCl₃, metallic Pb, EL loss, rising resistance.
+.. [2] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8: Cl⁻ to the Al cathode, AlCl₃, metallic Pb, EL loss, rising resistance.
 .. [3] C. Wagner, "Theorie der Alterung von Niederschlägen durch Umlösen", Z. Elektrochem. 65, 581
    (1961) — diffusion-limited growth r² ∝ t.
 .. [4] D. A. Porter, K. E. Easterling and M. Y. Sherif, Phase Transformations in Metals and Alloys,

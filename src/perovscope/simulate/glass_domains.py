@@ -9,10 +9,10 @@ Poisson counts) and :mod:`perovscope.simulate.haadf` (Z^1.7 contrast).
 
 References
 ----------
-.. [1] Paper 003 of the project: ZIF-62 MOF glass + inorganic phosphate glass composites (Nature
-   Communications): (ZIF-62)(glass)(50/50) by weight; inorganic glass (1−x)([Na2O]z[P2O5])−
-   x([AlO3/2][AlF3]y); ZIF-62 = Zn(Im)1.75(bIm)0.25; EDS locates MOF domains by Zn and inorganic
-   domains by Al and P; Na Kα (1.040 keV) and Zn Lα (1.012 keV) overlap.
+.. [1] L. Longley et al., "Metal-organic framework and inorganic glass composites", Nat. Commun. 11,
+   5800 (2020), doi:10.1038/s41467-020-19598-9: (ZIF-62)(glass)(50/50) by weight; inorganic glass
+   (1−x)([Na2O]z[P2O5])−x([AlO3/2][AlF3]y); ZIF-62 = Zn(Im)1.75(bIm)0.25; EDS locates MOF domains by Zn
+   and inorganic domains by Al and P; Na Kα (1.040 keV) and Zn Lα (1.012 keV) overlap.
 .. [2] P. Whittle, "On stationary processes in the plane", Biometrika 41, 434 (1954); R. J. Adler,
    *The Geometry of Random Fields* (Wiley, 1981): level sets of smoothed Gaussian noise as a model of
    two-phase microstructures.
@@ -107,9 +107,9 @@ def simulate_glass_domains(
     domain_correlation_nm : float
         Gaussian smoothing length of the random field (sets the domain size, ~2.5× this).
     interface_width_nm : float
-        Interdiffusion across domain boundaries (paper 003 reports Na⁺ entering the agZIF-62
-        domains [1]_): compositions are mixed with the domain indicator smoothed by a Gaussian of
-        this σ; 0 keeps sharp interfaces. The ``domain`` truth mask is unchanged.
+        Interdiffusion across domain boundaries (Longley et al., Nat. Commun. 2020, report Na⁺
+        entering the agZIF-62 domains [1]_): compositions are mixed with the domain indicator smoothed
+        by a Gaussian of this σ; 0 keeps sharp interfaces. The ``domain`` truth mask is unchanged.
     mof_oxygen_at_percent : float
         Oxygen in the MOF glass (at.% of non-H atoms).
     phosphate_x, phosphate_z, phosphate_y : float

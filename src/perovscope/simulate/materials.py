@@ -20,8 +20,8 @@ References
    lattice parameters of Al (0.40495 nm), Pb (0.49502 nm), LiF (0.4027 nm).
 .. [5] M. Marezio, "Refinement of the crystal structure of In₂O₃", Acta Cryst. 20, 723 (1966) —
    bixbyite a = 1.0117 nm.
-.. [6] Multimodal electron microscopy of halide perovskite interfacial dynamics, Nature (2026)
-   (``shared/papers/002``): the sky-blue ITO / HTL / CsPb(Br,Cl)₃ / ETL / LiF / Al device.
+.. [6] "Multimodal electron microscopy of halide perovskite interfacial dynamics", Nature (2026),
+   doi:10.1038/s41586-026-10238-8: the sky-blue ITO / HTL / CsPb(Br,Cl)₃ / ETL / LiF / Al device.
 """
 
 from __future__ import annotations

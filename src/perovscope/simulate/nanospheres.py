@@ -7,9 +7,10 @@ TEM image inside a sphere where individual nanocrystals (8.6 ± 1.3 nm) show {11
 
 References
 ----------
-.. [1] Paper 001 of the project: CsPbBr3-SiO2 nanospheres for micro-LED colour conversion (ACS
-   Energy Letters 2023): nanospheres 200 ± 26 nm, nanocrystals 8.6 ± 1.3 nm, fringes of 0.33 nm from
-   the (111) planes, TEM electron dose rate 6500 e Å⁻² s⁻¹.
+.. [1] M. He, Q. Zhang, F. Carulli, A. Erroi et al., "Ultra-stable, solution-processable CsPbBr₃–SiO₂
+   nanospheres for highly efficient color conversion in micro light-emitting diodes", ACS Energy Lett. 8,
+   151–158 (2023), doi:10.1021/acsenergylett.2c02062: nanospheres 200 ± 26 nm, nanocrystals 8.6 ± 1.3 nm,
+   fringes of 0.33 nm from the (111) planes, TEM electron dose rate 6500 e Å⁻² s⁻¹.
 .. [2] S. J. Pennycook and D. E. Jesson, Ultramicroscopy 37, 14 (1991): HAADF ∝ Z^1.7.
 .. [3] D. B. Williams and C. B. Carter, *Transmission Electron Microscopy*, 2nd ed. (Springer, 2009),
    ch. 28: lattice fringes as two-beam interference, I ∝ 1 + m cos(2π g·r + φ).

@@ -111,7 +111,8 @@ def cl_peak_map(da: xr.DataArray, *, n_components: int = 1, window=None, poisson
 
     References
     ----------
-    Paper 000 (STEM-CL Gaussian maps of CsPbI₃ particles).
+    CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+    doi:10.1038/s41467-023-43247-6 (STEM-CL Gaussian maps of CsPbI₃ particles).
     """
     spec = spectral_dim(da)
     da, lazy = _prepare(da, spec)
@@ -158,7 +159,9 @@ def eels_background_map(da: xr.DataArray, *, window, poisson: bool = False, crop
 
     References
     ----------
-    Egerton (2011) §4.4; paper 000 (580–620 eV window before I M4,5, crop from 580 eV).
+    Egerton (2011) §4.4; CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering,
+    Nat. Commun. 14 (2023), doi:10.1038/s41467-023-43247-6 (580–620 eV window before I M4,5, crop from
+    580 eV).
     """
     spec = spectral_dim(da)
     da, lazy = _prepare(da, spec)
@@ -272,8 +275,9 @@ def eels_normalise_map(da: xr.DataArray, *, start: float | None = None, end: flo
     """Divide every spectrum by its integrated core-loss intensity between ``start`` and ``end`` (eV).
 
     Removes pixel-to-pixel changes of the total inelastic scattering (thickness, current) before
-    comparing spectra, as in paper 000 (spectra normalised by the total integrated core-loss
-    intensity). Pixels with a non-positive integral become NaN. Lazy input stays lazy.
+    comparing spectra, as in the CsPbI₃/ZIF-62 study (Nat. Commun. 2023; spectra normalised by the
+    total integrated core-loss intensity). Pixels with a non-positive integral become NaN. Lazy input
+    stays lazy.
     """
     spec = spectral_dim(da)
     e = np.asarray(da[spec].values, dtype=float)
@@ -293,7 +297,7 @@ def zero_loss_map(da: xr.DataArray, *, window=(-10.0, 10.0), tolerance_eV: float
     ``attrs["centred"]`` is True when every finite centre lies within ``tolerance_eV`` of 0
     (default: one channel), ``attrs["max_offset_eV"]`` the largest offset (computed eagerly only
     for numpy input). Shift the energy axis (or realign per pixel) before core-loss analysis when
-    it is not centred (paper 000 checked ZLP centring at 0 eV first).
+    it is not centred (Nat. Commun. 2023, CsPbI₃/ZIF-62, checked ZLP centring at 0 eV first).
     """
     spec = spectral_dim(da)
     da, lazy = _prepare(da, spec)

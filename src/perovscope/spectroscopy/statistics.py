@@ -3,8 +3,9 @@ and line profiles across spectrum images.
 
 References
 ----------
-.. [1] Paper 000, Supplementary Fig. 12: histograms of the CL Gaussian coefficients and 2-D
-   histograms of peak centre against width and intensity; σ larger at particle edges than cores.
+.. [1] CsPbI₃/ZIF-62 glass composites: interfacial alloying during sintering, Nat. Commun. 14 (2023),
+   doi:10.1038/s41467-023-43247-6, Supplementary Fig. 12: histograms of the CL Gaussian coefficients and
+   2-D histograms of peak centre against width and intensity; σ larger at particle edges than cores.
 """
 
 from __future__ import annotations
