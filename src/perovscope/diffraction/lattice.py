@@ -25,12 +25,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..codes import Code, names
 from ..errors import FitError, InputError
 
 __all__ = ["REASONS", "LatticeFit", "bragg_vector_map", "auto_basis", "fit_lattice", "relative_disks"]
 
-#: Reason codes of a pattern without a lattice fit (0 = fitted).
-REASONS = {"ok": 0, "vacuum": 1, "amorphous": 2, "too_few_disks": 3, "not_indexed": 4, "fit_failed": 5}
+#: Reason codes of a pattern without a lattice fit (0 = fitted; :class:`perovscope.codes.Code`).
+REASONS = names((Code.OK, Code.VACUUM, Code.AMORPHOUS, Code.TOO_FEW_DISKS, Code.NOT_INDEXED, Code.FIT_FAILED))
 
 
 class LatticeFit(NamedTuple):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes import Code
 from ..errors import InputError
 
 __all__ = ["window_slice", "bad_pixel_mask", "BAD_REASONS", "count_bad_pixels"]
 
-#: Bad-pixel reason codes returned by :func:`bad_pixel_mask`.
-BAD_REASONS = {0: "good", 1: "non-finite", 2: "all zero (vacuum)", 3: "negative total"}
+#: Bad-pixel reason codes returned by :func:`bad_pixel_mask` (:class:`perovscope.codes.Code`).
+BAD_REASONS = {int(Code.OK): "good", int(Code.NON_FINITE): "non-finite",
+               int(Code.ALL_ZERO): "all zero (vacuum)", int(Code.NEGATIVE_TOTAL): "negative total"}
 
 
 def window_slice(axis, window, *, name: str = "window", min_channels: int = 3) -> slice:
@@ -55,9 +57,9 @@ def bad_pixel_mask(spectra) -> np.ndarray:
     if cand.any():
         allzero[cand] = np.count_nonzero(s[cand], axis=-1) == 0
     code = np.zeros(s.shape[:-1], dtype=np.int8)
-    code[total < 0] = 3
-    code[allzero] = 2
-    code[~finite] = 1
+    code[total < 0] = Code.NEGATIVE_TOTAL
+    code[allzero] = Code.ALL_ZERO
+    code[~finite] = Code.NON_FINITE
     return code
 
 

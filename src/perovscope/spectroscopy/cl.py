@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..codes import Code
 from . import cl_fit
 from ._common import bad_pixel_mask, window_slice
 from .fitting import FLAG_FAILED, FLAG_MASKED, levenberg_marquardt
@@ -34,7 +35,7 @@ __all__ = ["HC_EV_NM", "GaussianFit", "fit_gaussian", "wavelength_to_energy",
 #: h c in eV·nm (CODATA 2018): E[eV] = HC_EV_NM / λ[nm].
 HC_EV_NM = 1239.841984
 #: Flag of pixels whose fit converged to no peak (zero amplitude or centre off the axis): NaN maps.
-FLAG_NO_PEAK = 4
+FLAG_NO_PEAK = int(Code.NO_PEAK)
 #: FWHM of a Gaussian in units of σ.
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 

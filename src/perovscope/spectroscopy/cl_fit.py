@@ -38,13 +38,14 @@ import numpy as np
 
 from ._cl_kernels import _cho_solve, _cholesky, _guess, _normal
 from ._jit import available, compile_kernels, kernel
+from .fitting import FLAG_FAILED, FLAG_MASKED, FLAG_MAX_ITER, FLAG_OK
 
 __all__ = ["available", "fit_one_gaussian"]
 
 #: Channels farther than this many σ from the centre carry exp(-72) ≈ 5e-32 of the peak: skipped.
 ZCUT = 12.0
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
-_FLAG_OK, _FLAG_MAX_ITER, _FLAG_FAILED, _FLAG_MASKED = 0, 1, 2, 3
+_FLAG_OK, _FLAG_MAX_ITER, _FLAG_FAILED, _FLAG_MASKED = FLAG_OK, FLAG_MAX_ITER, FLAG_FAILED, FLAG_MASKED
 
 _FAST = {"reassoc", "contract", "nsz"}  # vectorised sums; no assumptions about NaN/inf
 

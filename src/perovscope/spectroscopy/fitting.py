@@ -24,11 +24,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..codes import Code
+
 __all__ = ["LMResult", "LinearFit", "levenberg_marquardt", "linear_least_squares",
            "FLAG_OK", "FLAG_MAX_ITER", "FLAG_FAILED", "FLAG_MASKED"]
 
-#: Fit flags (per pixel): converged, iteration limit reached, numerical failure, masked input.
-FLAG_OK, FLAG_MAX_ITER, FLAG_FAILED, FLAG_MASKED = 0, 1, 2, 3
+#: Fit flags (per pixel): converged, iteration limit reached, numerical failure, masked input
+#: (:class:`perovscope.codes.Code`).
+FLAG_OK, FLAG_MAX_ITER, FLAG_FAILED, FLAG_MASKED = (int(c) for c in (Code.OK, Code.MAX_ITER, Code.FIT_FAILED,
+                                                                       Code.MASKED))
 
 
 class LMResult(NamedTuple):
