@@ -44,7 +44,7 @@ def test_d_spacings_closed_form():
         inv_d2 = (h * h / m.a**2 + k * k * np.sin(be) ** 2 / m.b**2 + l * l / m.c**2
                   - 2 * h * l * np.cos(be) / (m.a * m.c)) / np.sin(be) ** 2
         assert m.d_spacing([h, k, l]) == pytest.approx(inv_d2 ** -0.5, rel=1e-12)
-    # 0.33 nm fringe of paper 001 is the (111) of cubic CsPbBr3
+    # 0.33 nm fringe of He et al. (2023) is the (111) of cubic CsPbBr3
     assert p.d_spacing([1, 1, 1]) == pytest.approx(0.339, abs=0.005)
 
 

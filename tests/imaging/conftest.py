@@ -66,7 +66,7 @@ def place_discs(rng, shape, radii, *, gap=3.0, margin=2.0):
 
 @pytest.fixture(scope="module")
 def disc_image():
-    """120 discs with log-normal diameters (mean 8.6 nm, sd 1.3 nm, like paper 001's nanocrystals) at
+    """120 discs with log-normal diameters (mean 8.6 nm, sd 1.3 nm, like He et al.'s nanocrystals) at
     0.25 nm/px, bright on a dim matrix, blurred by a 1 px probe and with Poisson noise."""
     from scipy import ndimage
 

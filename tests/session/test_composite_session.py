@@ -1,4 +1,5 @@
-"""A composite session (paper 000) through ``perovscope run``: CL maps, EELS edge map, particles, halo."""
+"""A composite session (CsPbI3 in ZIF-62 glass) through ``perovscope run``: CL and EELS edge maps, particles,
+halo."""
 
 from __future__ import annotations
 

@@ -49,7 +49,8 @@ def test_data_model_and_metadata(noisy):
         # provenance as a reader writes it: original metadata as JSON (here the simulation parameters)
         assert json.loads(da.attrs["original_metadata"])["seed"] == 3
         assert da.attrs["source_file"] == "perovscope.simulate:composite"
-    # EELS axis as in paper 000: 0.5 eV per channel, covering the 580-620 eV background window
+    # EELS axis as in the CsPbI3/ZIF-62 study (Nat. Commun. 2023): 0.5 eV per channel, covering the
+    # 580-620 eV background window
     e = eels.energy.values
     np.testing.assert_allclose(np.diff(e), 0.5)
     assert e[0] <= 580 and e[-1] > 650
@@ -177,7 +178,7 @@ def test_particle_size_statistics_match_request():
     assert abs(d.mean() - mean) < 4 * sd / np.sqrt(n)           # 4 standard errors of the mean
     assert abs(d.std(ddof=1) - sd) < 4 * sd * np.sqrt(0.5 / n) * 2  # log-normal: sd of sd ~2x normal
     p = tree["truth/particles"]
-    # CL intensity is not tied to size (paper 000): |Pearson r| < 4/√n for independent draws
+    # CL intensity is not tied to size (Nat. Commun. 2023): |Pearson r| < 4/√n for independent draws
     assert abs(np.corrcoef(p.cl_amplitude.values, d)[0, 1]) < 4 / np.sqrt(n)
     # particle-to-particle CL centre spread: sd 2.5 nm (±5 nm at 2 sd) within 4 s.e.
     assert abs(p.cl_centre_nm.values.std(ddof=1) - 2.5) < 4 * 2.5 / np.sqrt(2 * n)

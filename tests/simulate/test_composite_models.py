@@ -26,7 +26,7 @@ def test_power_law_closed_form():
 
 
 def test_iodine_edge_shape():
-    assert IODINE_M5_ONSET_EV == pytest.approx(619.0)  # paper 000
+    assert IODINE_M5_ONSET_EV == pytest.approx(619.0)  # Nat. Commun. 2023 (CsPbI3/ZIF-62)
     e = np.arange(560.0, 800.0, 0.25)
     s = iodine_m45_edge(e)
     assert np.all(s[e <= IODINE_M5_ONSET_EV] == 0)

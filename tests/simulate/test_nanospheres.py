@@ -31,7 +31,7 @@ def test_population_statistics_match_paper(default_tree):
     d = s.diameter_nm.values
     n = d.size
     assert n >= 100
-    # paper 001: 200 ± 26 nm; within 4 standard errors (sd of a sample sd ≈ sd/√(2n))
+    # He et al., ACS Energy Lett. 2023: 200 ± 26 nm; within 4 standard errors (sd of a sample sd ≈ sd/√(2n))
     assert abs(d.mean() - 200) < 4 * 26 / np.sqrt(n)
     assert abs(d.std(ddof=1) - 26) < 4 * 26 / np.sqrt(2 * n) * 1.5
     nc = default_tree["truth/overview_nanocrystals/diameter_nm"].values

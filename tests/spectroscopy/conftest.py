@@ -12,7 +12,7 @@ def cl_map():
     """CL map (16, 20, wavelength) in nm: Gaussian emission around 710 nm + offset, Poisson counts.
 
     Peak heights 800–1600 counts (a bright STEM-CL particle at ~1 nm channel resolution), σ 12–18 nm,
-    0.34 nm channels (paper 000's spectrometer dispersion). Returns (DataArray, truth dict).
+    0.34 nm channels (the CsPbI3/ZIF-62 study's dispersion). Returns (DataArray, truth dict).
     """
     rng = np.random.default_rng(7)
     ny, nx = 16, 20

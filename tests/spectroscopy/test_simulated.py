@@ -217,7 +217,7 @@ def test_edx_per_pixel_spec_at_high_dose(simulator_k_300):
 
 
 def test_edx_glass_domains_paper_003():
-    # ZIF-62 (Zn, C, N) vs phosphate glass (Na, Al, P, O, F) domains from the EDS map (paper 003)
+    # ZIF-62 (Zn, C, N) vs phosphate glass (Na, Al, P, O, F) domains from the EDS map (Longley et al. 2020)
     tree = simulate.simulate_glass_domains(seed=0)
     eds = tree["eds/eds"]
     truth = tree["truth"].ds

@@ -1,4 +1,4 @@
-"""Steps of a composite session (``[session] sample = "composite"``: particles in a glass, paper 000).
+"""Steps of a composite session (``[session] sample = "composite"``: particles in a glass).
 
 * ``cl_map`` — a Gaussian per CL pixel (:func:`perovscope.spectroscopy.cl_peak_map`): emission centre,
   width and intensity maps with uncertainties.
@@ -6,7 +6,8 @@
   signal per pixel (:func:`perovscope.spectroscopy.eels_edge_map`; I M₄,₅ after a 580–618 eV window).
 * ``composite_particles`` — bright particles of the HAADF image (Z contrast) with their sizes, the
   signed distance to their edges, and the profile of the EELS edge signal across the edges with the
-  fraction at the edge and the decay width of the halo outside (iodine outside the grains, paper 000).
+  fraction at the edge and the decay width of the halo outside (iodine outside the grains; CsPbI3/ZIF-62,
+  Nat. Commun. 2023).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def _halo_fit(d: np.ndarray, mean: np.ndarray, sem: np.ndarray):
     """Fit ``f erfc(d / w)`` to the normalised edge signal outside the particles (``d > 0``).
 
     The halo of an element diffusing out of a grain into the matrix: fraction ``f`` at the edge, decay
-    length ``w`` (paper 000: iodine found up to ~10 nm outside the CsPbI3 grains). Returns
+    length ``w`` (iodine is found up to ~10 nm outside CsPbI3 grains in ZIF-62 glass, Nat. Commun.
+    2023). Returns
     ``((f, sd_f), (w, sd_w))``; NaN when fewer than four bins are usable.
     """
     from scipy.optimize import curve_fit
