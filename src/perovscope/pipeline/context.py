@@ -19,6 +19,7 @@ from typing import Any
 import xarray as xr
 
 from ..errors import InputError
+from .memory import StreamPlan, stream_plan
 
 __all__ = ["Step", "StepContext", "FrameSource"]
 
@@ -82,6 +83,12 @@ class StepContext:
         The device's layer names, image rows top to bottom (empty when unknown).
     bias_log : xarray.Dataset or None
         The electrical log in SI units over ``log_time`` (s from the session origin).
+    memory_budget : int or None
+        Bytes for the chunks in flight of one frame when a step streams it (the runner's share of
+        ``--memory-budget`` per frame in flight; ``None``: no budget). See :mod:`.memory`.
+    threads : int or None
+        Most dask threads computing the chunks of one frame (``None``: dask's threaded default; 1 on
+        a dask.distributed worker, whose processes already run one frame each).
     """
 
     params: Mapping[str, Any]
@@ -91,6 +98,8 @@ class StepContext:
     layers: tuple[str, ...] = ()
     bias_log: xr.Dataset | None = None
     _memory: Mapping[str, xr.DataArray] | None = None
+    memory_budget: int | None = None
+    threads: int | None = None
 
     @property
     def n_frames(self) -> int:
@@ -106,6 +115,25 @@ class StepContext:
         if modality not in self.sources:
             raise InputError(f"this session has no [modality.{modality}] table")
         return self.sources[modality].read(index)
+
+    def stream_plan(self, da: xr.DataArray) -> StreamPlan:
+        """Threads and chunk size for streaming the 4D-STEM frame ``da`` within :attr:`memory_budget`."""
+        pixels = int(da.shape[-1] * da.shape[-2])
+        return stream_plan(self.memory_budget, pattern_pixels=pixels,
+                           pattern_bytes=pixels * da.dtype.itemsize, threads=self.threads)
+
+    @staticmethod
+    def compute_scope(threads: int | None):
+        """A context in which dask computes on ``threads`` threads (``None``: dask's default)."""
+        import contextlib
+
+        import dask
+
+        if threads is None:
+            return contextlib.nullcontext()
+        if threads <= 1:
+            return dask.config.set(scheduler="sync")
+        return dask.config.set(scheduler="threads", num_workers=int(threads))
 
     def has(self, modality: str) -> bool:
         """Whether the session holds ``modality``."""

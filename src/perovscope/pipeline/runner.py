@@ -24,6 +24,7 @@ from ..errors import InputError
 from .cache import Fingerprints, cache_key, canonical_json, why_ran
 from .context import Step, StepContext
 from .inputs import SessionInputs, resolve_inputs
+from .memory import COPIES_PER_CHUNK, frames_in_flight, release_memory
 from .progress_lines import StepProgress
 from .session import Session, load_session
 from .store import GroupCache, group_attrs, init_store, work_dir, write_dataset, write_group, write_text
@@ -130,6 +131,13 @@ def _compute(tasks: list, scheduler) -> list:
     return list(dask.compute(*tasks, scheduler=scheduler))
 
 
+def _frame_task(frame, ctx: StepContext, index: int, prepared: dict) -> xr.Dataset:
+    """One frame of a step; on a dask.distributed worker (``ctx.threads == 1``) the step's own dask
+    computations run in the worker's thread, never as tasks sent back to the busy cluster."""
+    with ctx.compute_scope(ctx.threads):
+        return frame(ctx, index, prepared)
+
+
 def _run_frames(step: Step, ctx: StepContext, *, out: Path, key: str, scheduler, batch: int,
                 progress: StepProgress, summary: RunSummary) -> xr.Dataset:
     import dask
@@ -143,7 +151,7 @@ def _run_frames(step: Step, ctx: StepContext, *, out: Path, key: str, scheduler,
     progress.update(ctx.n_frames - len(pending))
     for start in range(0, len(pending), batch):
         chunk = pending[start:start + batch]
-        tasks = [dask.delayed(step.frame, pure=False)(ctx, i, prepared) for i in chunk]
+        tasks = [dask.delayed(_frame_task, pure=False)(step.frame, ctx, i, prepared) for i in chunk]
         for i, ds in zip(chunk, _compute(tasks, scheduler), strict=True):
             target = write_dataset(folder / f"{i:05d}.frame", ds, tmp_dir=folder)
             done[i] = target
@@ -183,14 +191,20 @@ def _scheduler(scheduler: str | None, workers: int | None):
 
 
 def _parse_budget(budget) -> int | None:
-    if budget is None or isinstance(budget, int):
-        return budget
-    import dask.utils
+    if budget is None:
+        return None
+    if isinstance(budget, int) and not isinstance(budget, bool):
+        value = budget
+    else:
+        import dask.utils
 
-    try:
-        return int(dask.utils.parse_bytes(str(budget)))
-    except (ValueError, TypeError):
-        raise InputError(f"--memory-budget {budget!r}: not a size (e.g. 2GB, 512MiB)") from None
+        try:
+            value = int(dask.utils.parse_bytes(str(budget)))
+        except (ValueError, TypeError):
+            raise InputError(f"--memory-budget {budget!r}: not a size (e.g. 2GB, 512MiB)") from None
+    if value <= 0:
+        raise InputError(f"--memory-budget {budget!r}: must be a positive size (e.g. 2GB, 512MiB)")
+    return value
 
 
 def _load_previous(out: Path) -> dict:
@@ -216,7 +230,8 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
     workers : int, optional
         Start a local dask.distributed cluster with this many single-threaded worker processes.
     memory_budget : int or str, optional
-        Memory budget (bytes or ``"2GB"``): sets dask's chunk size and the number of frames in flight.
+        Memory budget (bytes or ``"2GB"``) of the data in flight: sets the chunk size the 4D-STEM steps
+        stream each frame in and the number of frames in flight (see :mod:`.memory`).
     quiet : bool
         No progress output.
     only : iterable of str, optional
@@ -255,9 +270,13 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
     groups = GroupCache(out)
     available = set(inputs.sources) | ({"bias_log"} if inputs.bias_log is not None else set())
     client, sched = _scheduler(scheduler, workers)
-    n_cores = len(client.scheduler_info()["workers"]) if client else 1
-    batch = max(1, n_cores if budget is None else min(n_cores, max(1, budget // (512 << 20))))
-    cfg = {"array.chunk-size": f"{max(budget // 8, 8 << 20)}B"} if budget else {}
+    if client is None:      # one frame at a time, its chunks on dask's local threads
+        batch, threads = 1, None
+    else:                   # a frame per single-threaded worker process
+        batch = frames_in_flight(budget, workers=len(client.scheduler_info()["workers"]))
+        threads = 1
+    share = None if budget is None else budget // batch
+    cfg = {"array.chunk-size": f"{max(share // COPIES_PER_CHUNK, 1 << 20)}B"} if budget else {}
     try:
         with dask.config.set(cfg):
             for step in steps:
@@ -286,7 +305,9 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
                                             version=__version__, upstream=upstream, inputs=files,
                                             forced=forced)
                     _execute(step, session, inputs, out=out, key=key, params=params, record=record,
-                             sched=sched, batch=batch, quiet=quiet, summary=summary, groups=groups)
+                             sched=sched, batch=batch, quiet=quiet, summary=summary, groups=groups,
+                             memory={"memory_budget": share, "threads": threads})
+                    release_memory()
                     summary.ran.append(step.name)
                 summary.why[step.name] = record["why"]
                 records[step.name] = record
@@ -301,12 +322,13 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
 
 
 def _execute(step: Step, session: Session, inputs: SessionInputs, *, out: Path, key: str, params: Mapping,
-             record: dict, sched, batch: int, quiet: bool, summary: RunSummary, groups: GroupCache) -> None:
+             record: dict, sched, batch: int, quiet: bool, summary: RunSummary, groups: GroupCache,
+             memory: Mapping | None = None) -> None:
     t0 = time.perf_counter()
     start = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     upstream = {n: groups.read(n) for n in step.needs if group_attrs(out, n) is not None}
     ctx = StepContext(params=dict(params), upstream=upstream, sources=inputs.sources, frames=inputs.frames,
-                      layers=session.layers, bias_log=inputs.bias_log)
+                      layers=session.layers, bias_log=inputs.bias_log, **dict(memory or {}))
     progress = StepProgress(step.name, ctx.n_frames if step.frame else 1, quiet=quiet)
     resumed = summary.frames_resumed
     if step.frame is not None:

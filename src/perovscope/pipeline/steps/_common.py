@@ -9,18 +9,23 @@ import xarray as xr
 
 from ...errors import InputError
 
-__all__ = ["read_frame", "slug", "finish_dataset", "binned_affine", "upstream", "frame_of",
+__all__ = ["read_frame", "read_lazy", "slug", "finish_dataset", "binned_affine", "upstream", "frame_of",
            "interface_names", "EMITTER"]
 
 #: Name of the emitter layer in the session's layer list (``ctx.layers``).
 EMITTER = "emitter"
 
 
+def read_lazy(ctx, modality: str, index: int) -> xr.DataArray:
+    """Frame ``index`` of ``modality`` with no ``time`` coordinate left over, not computed (dask-backed
+    where the file reads lazily: the 4D-STEM steps stream it in chunks, see :mod:`..memory`)."""
+    da = ctx.read(modality, index)
+    return da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore")
+
+
 def read_frame(ctx, modality: str, index: int) -> xr.DataArray:
     """Frame ``index`` of ``modality`` with no ``time`` coordinate left over (computed)."""
-    da = ctx.read(modality, index)
-    da = da.drop_vars([c for c in da.coords if c not in da.dims], errors="ignore")
-    return da.compute()
+    return read_lazy(ctx, modality, index).compute()
 
 
 def upstream(ctx, name: str, *, optional: bool = False) -> xr.Dataset | None:

@@ -8,6 +8,10 @@ same region *of that frame*, and re-referenced to frame 0's ``G0`` exactly: with
 ``g = F_t^{-T} G0_t`` per pattern and ``G0_t = F_r^{-T} G0`` for the frame's reference lattice,
 ``g = (F_t F_r)^{-T} G0``, so the total deformation is ``F = F_t F_r`` (``F = I + ε + ω``). A lattice
 that expands with time (Cl loss, Vegard) therefore shows up as tensile strain.
+
+A frame is never loaded whole: it is read lazily and the disks are found chunk by chunk of scan
+positions, the chunk size and threads from ``--memory-budget`` (:mod:`perovscope.pipeline.memory`,
+:mod:`._stream`); a streamed frame gives the same results as the frame in memory, to the last bit.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 import xarray as xr
 
 from ...diffraction import strain_map
-from ._common import finish_dataset, read_frame
+from ...diffraction.calibration import calibration_from_coords
+from ._common import finish_dataset, read_lazy
+from ._stream import probe_template, stream_chunks
 
 __all__ = ["DEFAULTS", "prepare", "frame", "rereference"]
 
@@ -26,8 +32,17 @@ _COMPONENTS = ("exx", "eyy", "exy", "theta")
 
 
 def _measure(ctx, index: int, *, reference, basis=None) -> xr.Dataset:
-    da = read_frame(ctx, "4dstem", index)
-    return strain_map(da, reference=reference, basis=basis, min_disks=int(ctx.params["min_disks"]))
+    raw = read_lazy(ctx, "4dstem", index)
+    plan = ctx.stream_plan(raw)
+    if getattr(raw.data, "chunks", None) is not None and raw.nbytes <= plan.chunk_bytes:
+        raw = raw.compute()             # a frame within one chunk is read as one
+    chunks = stream_chunks(raw, plan.chunk_bytes)
+    da = raw if chunks is None else raw.chunk(chunks)
+    cal = calibration_from_coords(raw)
+    with ctx.compute_scope(plan.threads):
+        probe = probe_template(raw, calibration=cal, chunk_bytes=plan.chunk_bytes)
+        return strain_map(da, probe=probe, calibration=cal, reference=reference, basis=basis,
+                          min_disks=int(ctx.params["min_disks"]), chunk_bytes=plan.chunk_bytes)
 
 
 def interior_mask(ds: xr.Dataset, margin_nm: float) -> np.ndarray:

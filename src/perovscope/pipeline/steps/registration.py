@@ -46,7 +46,8 @@ import xarray as xr
 from scipy import ndimage, optimize
 
 from ...imaging import compose_affine, register_modalities
-from ._common import finish_dataset, read_frame, upstream
+from ._common import finish_dataset, read_frame, read_lazy, upstream
+from ._stream import pattern_totals
 
 __all__ = ["DEFAULTS", "frame", "finish", "pool_offsets", "translation_precision", "modality_image",
            "refine_translation", "sampled_fixed"]
@@ -141,11 +142,15 @@ def refine_translation(fixed: np.ndarray, moving: np.ndarray, matrix, *, samplin
 
 def modality_image(ctx, modality: str, index: int) -> xr.DataArray:
     """The (y, x) image of a modality that is compared with HAADF (total counts)."""
+    if modality == "4dstem":
+        da = read_lazy(ctx, modality, index)
+        plan = ctx.stream_plan(da)
+        with ctx.compute_scope(plan.threads):
+            total = pattern_totals(da, chunk_bytes=plan.chunk_bytes)
+        return total.rename(scan_y="y", scan_x="x").assign_attrs(units="counts")
     da = read_frame(ctx, modality, index).astype(float)
     if modality == "eds":
         return da.sum("energy").assign_attrs(units="counts")
-    if modality == "4dstem":
-        return da.sum(("ky", "kx")).rename(scan_y="y", scan_x="x").assign_attrs(units="counts")
     return da
 
 
