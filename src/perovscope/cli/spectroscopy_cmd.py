@@ -24,11 +24,17 @@ _KIND_DIMS = {"cl": ("wavelength", "energy"), "eels": ("energy",), "eds": ("ener
 _SPATIAL = ("y", "x", "scan_y", "scan_x")
 
 
+#: A lazy spectrum image up to this size is read into memory once, before the content check, so the
+#: check and the fit do not each decode the file (larger ones stay lazy and are streamed).
+IN_MEMORY_BYTES = 512 * 2**20
+
+
 def load_spectrum_image(path: str, kind: str):
-    """The ``kind`` spectrum image (``cl``, ``eels`` or ``eds``) of a file, as a lazy DataArray.
+    """The ``kind`` spectrum image (``cl``, ``eels`` or ``eds``) of a file as a DataArray.
 
     Picks the variable named like the kind (``eds``, ``eds_1``, ...) or whose ``attrs["signal"]`` is
-    the kind, with a spectral dimension; the largest one when several qualify.
+    the kind, with a spectral dimension; the largest one when several qualify. Lazy (dask) unless it
+    fits in :data:`IN_MEMORY_BYTES`, in which case it is read once into memory.
     """
     from ..io import find_signal, read
     from ..io.content import check_content
@@ -37,6 +43,8 @@ def load_spectrum_image(path: str, kind: str):
     if kind == "cl" and not any(d in da.dims for d in _SPATIAL):  # peak *maps*: EELS/EDX fit one spectrum too
         raise InputError(f"{path}: {da.name!r} is a single spectrum {tuple(da.dims)}; perovscope cl maps "
                          f"spectrum images (y, x, {da.dims[-1]}) or line scans (x, {da.dims[-1]})")
+    if getattr(da.data, "dask", None) is not None and da.nbytes <= IN_MEMORY_BYTES:
+        da = da.load()
     check_content(da, source=str(path))
     return da
 
