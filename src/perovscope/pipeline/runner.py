@@ -307,7 +307,8 @@ def run_session(path, *, force: Sequence[str] = (), scheduler: str | None = None
                     _execute(step, session, inputs, out=out, key=key, params=params, record=record,
                              sched=sched, batch=batch, quiet=quiet, summary=summary, groups=groups,
                              memory={"memory_budget": share, "threads": threads})
-                    release_memory()
+                    if share is not None:           # a budget: hand the step's peak back before the next
+                        release_memory()
                     summary.ran.append(step.name)
                 summary.why[step.name] = record["why"]
                 records[step.name] = record
