@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BulkOutcome", "add_common_arguments", "run_technique", "format_table", "table_rows"]
+__all__ = ["BulkOutcome", "add_common_arguments", "run_technique", "format_table", "table_rows",
+           "stack_groups"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,21 @@ class BulkOutcome:
     results: object
     figure: Callable | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def stack_groups(tables, results: dict):
+    """One table over ``row`` from each group's table, and the results to save.
+
+    ``results`` maps ``group_00``, ``group_01``, ... to Datasets: the only one is saved as it is,
+    several as a DataTree with one node per group. Returns ``(table, results)``.
+    """
+    import numpy as np
+    import xarray as xr
+
+    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
+    table = table.assign_coords(row=np.arange(table.sizes["row"]))
+    out = results["group_00"] if len(results) == 1 else xr.DataTree.from_dict(results)
+    return table, out
 
 
 def add_common_arguments(parser, technique: str) -> None:

@@ -98,7 +98,7 @@ def analyse(args):
     import xarray as xr
 
     from ...bulk.pdf_xr import fit_pdf_dataset
-    from ._common import BulkOutcome
+    from ._common import BulkOutcome, stack_groups
 
     crystal = _crystal(args)
     notes, groups = [], []
@@ -139,10 +139,8 @@ def analyse(args):
         results[f"group_{gi:02d}"] = res
     if crystal is None:
         notes.append("no structure given (--structure/--phase): the table lists the strongest G(r) peaks")
-    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
-    table = table.assign_coords(row=np.arange(table.sizes["row"]))
+    table, out = stack_groups(tables, results)
     first = results["group_00"]
-    out = first if len(results) == 1 else xr.DataTree.from_dict(results)
 
     def figure():
         from ...report.bulk.pdf import pdf_figure

@@ -190,9 +190,9 @@ def band_options(args, series, notes):
 def analyse_bands(args, kind, series_list, notes):
     """Fit every series; return (table, results, first dataset)."""
     import numpy as np
-    import xarray as xr
 
     from ...bulk.raman_xr import band_table, fit_bands_dataarray
+    from ._common import stack_groups
 
     results, tables = {}, []
     for gi, series in enumerate(series_list):  # one batched fit per distinct axis
@@ -205,9 +205,7 @@ def analyse_bands(args, kind, series_list, notes):
             notes.append(f"{bad} spectrum fit(s) failed (flag ≥ 2): NaN in the table")
         if np.any(ds.flag.values == 1):
             notes.append("some fits stopped at the iteration limit (flag 1): check the start values")
-    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
-    table = table.assign_coords(row=np.arange(table.sizes["row"]))
-    out = results["group_00"] if len(results) == 1 else xr.DataTree.from_dict(results)
+    table, out = stack_groups(tables, results)
     return table, out, results["group_00"]
 
 

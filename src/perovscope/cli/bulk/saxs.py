@@ -59,7 +59,7 @@ def analyse(args):
 
     from ...bulk.saxs_xr import saxs_analysis
     from ...io.saxs_dat import read_saxs_dat
-    from ._common import BulkOutcome
+    from ._common import BulkOutcome, stack_groups
 
     notes, groups = [], []
     for path in args.files:
@@ -104,10 +104,8 @@ def analyse(args):
         if np.any(~np.isfinite(res.guinier_rg.values)):
             notes.append(f"no Guinier window met q·Rg ≤ {args.qrg_max:.2g} on some curves (NaN): "
                          "give --guinier-q")
-    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
-    table = table.assign_coords(row=np.arange(table.sizes["row"]))
+    table, out = stack_groups(tables, results)
     first = results["group_00"]
-    out = first if len(results) == 1 else xr.DataTree.from_dict(results)
 
     def figure():
         from ...report.bulk.saxs import saxs_figure

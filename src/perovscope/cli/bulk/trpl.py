@@ -96,7 +96,7 @@ def analyse(args):
     import xarray as xr
 
     from ...bulk.trpl_xr import decay_table, fit_decay_dataarray
-    from ._common import BulkOutcome
+    from ._common import BulkOutcome, stack_groups
 
     notes = []
     irf = _irf_curve(args.irf, args) if args.irf else None
@@ -134,11 +134,9 @@ def analyse(args):
     if irf is None:
         notes.append("no IRF given: tail fits from one rise time after each peak (amplitudes refer to "
                      "the peak)")
-    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
-    table = table.drop_vars([c for c in ("decay",) if c in table.coords]).assign_coords(
-        row=np.arange(table.sizes["row"]))
+    table, out = stack_groups(tables, results)
+    table = table.drop_vars([c for c in ("decay",) if c in table.coords])
     first = results["group_00"]
-    out = first if len(results) == 1 else xr.DataTree.from_dict(results)
 
     def figure():
         from ...report.bulk.trpl import trpl_figure

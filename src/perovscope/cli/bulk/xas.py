@@ -45,7 +45,7 @@ def analyse(args):
 
     from ...bulk.xas_xr import xas_dataset, xas_table
     from ...io.xdi import read_xdi
-    from ._common import BulkOutcome
+    from ._common import BulkOutcome, stack_groups
 
     notes = []
     groups: list[tuple[np.ndarray, list]] = []
@@ -78,13 +78,11 @@ def analyse(args):
         t = t.assign(spectrum=("row", res["spectrum"].values.astype(str), {"units": ""}),
                      edge_header=("row", edge, {"units": "eV"}))
         tables.append(t[["spectrum", *[v for v in t.data_vars if v != "spectrum"]]])
-    table = xr.concat(tables, dim="row") if len(tables) > 1 else tables[0]
-    table = table.assign_coords(row=np.arange(table.sizes["row"]))
+    table, out = stack_groups(tables, results)
     bad = int(np.sum(~np.isfinite(table["r_first_shell"].values)))
     if bad:
         notes.append(f"{bad} spectrum/spectra without a first-shell peak in 1–6 Å: NaN in the table")
     first = results["group_00"]
-    out = first if len(results) == 1 else xr.DataTree.from_dict(results)
 
     def figure():
         from ...report.bulk.xas import xas_figure
